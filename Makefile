@@ -1,0 +1,37 @@
+# Two commands do all set-up: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/pip install -q --disable-pip-version-check -c constraints.txt
+
+.PHONY: demo test lint bench bench-repair bench-throughput clean
+
+$(BIN)/retold: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) -e .
+	@touch $@
+
+$(VENV)/.dev: $(BIN)/retold
+	$(PIP) -e '.[dev]'
+	@touch $@
+
+demo: $(BIN)/retold
+	$(BIN)/retold demo --out retold-demo
+
+test: $(VENV)/.dev
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+bench-repair: $(BIN)/retold
+	$(BIN)/python benchmarks/bench_repair.py
+
+bench-throughput: $(BIN)/retold
+	$(BIN)/python benchmarks/bench_throughput.py
+
+bench: bench-repair bench-throughput
+
+clean:
+	rm -rf $(VENV) retold-demo .pytest_cache .ruff_cache

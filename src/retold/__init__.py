@@ -1,0 +1,15 @@
+"""retold: curate corpora of generated text.
+
+Repairs broken text (mojibake), drops copies, and finds stories told twice. The Python API and
+the ``retold`` command are one design: ``retold scan a.jsonl --out X --keep longest`` is
+``retold.scan(["a.jsonl"], out="X", keep="longest")``.
+"""
+
+__version__ = "0.1.0"
+
+from retold.api import demo, fix, scan  # noqa: E402
+from retold.config import ScanConfig  # noqa: E402
+from retold.errors import RetoldError  # noqa: E402
+from retold.result import ScanResult  # noqa: E402
+
+__all__ = ["RetoldError", "ScanConfig", "ScanResult", "__version__", "demo", "fix", "scan"]

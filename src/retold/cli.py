@@ -1,0 +1,162 @@
+"""The ``retold`` command. Each verb parses options and calls the API function of the same name."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from retold import __version__, api
+from retold.config import AVAILABLE_LEVELS, DEFAULT_MAX_DOC_BYTES
+from retold.corpus.sources import FORMATS
+from retold.errors import RetoldError
+from retold.result import ScanResult
+
+INTERNAL_ERROR = (
+    "internal error: {exc}. Nothing was lost: outputs are only replaced when complete. "
+    "Set RETOLD_DEBUG=1 for the traceback and report it."
+)
+
+
+def input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by every verb that reads a corpus."""
+    for option in reversed([
+        click.option("--text-field", default="text", show_default=True, help="Field holding the text."),
+        click.option("--id-field", default=None,
+                     help="Field holding the document id [default: id when present, else file:line]."),
+        click.option("--format", "format", type=click.Choice(FORMATS), default=None,
+                     help="Input format [default: from the extension; sniffed for stdin]."),
+        click.option("--max-doc-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_DOC_BYTES,
+                     show_default=True, help="Larger documents are quarantined, not processed."),
+        click.option("--quiet", "-q", is_flag=True, help="No progress bars and no summary lines."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Library errors → ``Error: …`` and exit 1; anything unexpected → one line, exit 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except RetoldError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted; outputs of this run were not written.", err=True)
+            sys.exit(130)
+        except (click.ClickException, click.exceptions.Exit, SystemExit):
+            raise
+        except OSError as exc:
+            raise click.ClickException(f"{exc}; check the paths and free disk space") from None
+        except Exception as exc:
+            if os.environ.get("RETOLD_DEBUG"):
+                traceback.print_exc()
+            raise click.ClickException(INTERNAL_ERROR.format(exc=f"{type(exc).__name__}: {exc}")) from None
+
+    return wrapper
+
+
+def report(result: ScanResult, quiet: bool) -> None:
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if quiet:
+        return
+    dropped = ", ".join(f"{k} {v:,}" for k, v in result.dropped.items()) or "none"
+    click.echo(
+        f"{result.documents_in:,} documents in: kept {result.kept:,}, dropped {result.dropped_total:,} "
+        f"({dropped}), quarantined {result.quarantined:,}; repaired {result.repaired:,}"
+    )
+    click.echo(f"Outputs in {result.out}/ ; summary: {result.summary_path}")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="retold")
+def cli() -> None:
+    """retold: repair, deduplicate and audit corpora of generated text.
+
+    \b
+    Example:
+        retold scan stories.jsonl --out curated/
+    """
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False),
+              help="Folder for kept/dropped/quarantine/clusters/summary.")
+@input_options
+@click.option("--keep", default="first", show_default=True,
+              help="Which copy stays: first, longest, or a FIELD (highest value wins).")
+@click.option("--levels", default=",".join(AVAILABLE_LEVELS), show_default=True,
+              help="Duplicate levels to detect (comma-separated).")
+@click.option("--drop", default="exact", show_default=True, help="Detected levels to remove.")
+@click.option("--no-repair", is_flag=True, help="Skip the repair stage.")
+@handle_errors
+def scan(inputs: tuple[str, ...], out: str, text_field: str, id_field: str | None, format: str | None,
+         max_doc_bytes: int, quiet: bool, keep: str, levels: str, drop: str, no_repair: bool) -> None:
+    """Read INPUTS (files, folders, or - for stdin), repair, drop copies, write --out.
+
+    Inputs may be JSONL, CSV/TSV, Parquet or .txt/.md files (one document each), optionally
+    .gz/.zst/.bz2. Every input record ends in exactly one of kept.jsonl, dropped.jsonl (with the
+    reason and the id it duplicates) or quarantine.jsonl (with the error and its raw bytes).
+
+    \b
+    Example:
+        retold scan stories.jsonl.gz more/ --out curated/ --keep longest
+    """
+    result = api.scan(list(inputs), out, text_field=text_field, id_field=id_field, format=format,
+                      keep=keep, levels=levels, drop=drop, repair=not no_repair,
+                      max_doc_bytes=max_doc_bytes, quiet=quiet)
+    report(result, quiet)
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("--out", "-o", required=True, type=click.Path(file_okay=False),
+              help="Folder for kept.jsonl (repaired records), quarantine.jsonl and summary.json.")
+@input_options
+@handle_errors
+def fix(inputs: tuple[str, ...], out: str, text_field: str, id_field: str | None, format: str | None,
+        max_doc_bytes: int, quiet: bool) -> None:
+    """Repair INPUTS only: mojibake, HTML entities, control characters, line endings, NFC.
+
+    Each record in kept.jsonl lists what was fixed in retold.fixes (e.g. "mojibake:macroman").
+
+    \b
+    Example:
+        retold fix scraped.jsonl --out fixed/
+    """
+    result = api.fix(list(inputs), out, text_field=text_field, id_field=id_field, format=format,
+                     max_doc_bytes=max_doc_bytes, quiet=quiet)
+    report(result, quiet)
+
+
+@cli.command()
+@click.option("--out", "-o", default="retold-demo", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the demo corpus, its ground truth and the scan outputs.")
+@click.option("--stories", default=200, show_default=True, type=click.IntRange(min=1),
+              help="Original stories to generate (planted copies come on top).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Generator seed.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@handle_errors
+def demo(out: str, stories: int, seed: int, quiet: bool) -> None:
+    """Generate a demo corpus with planted defects, scan it, print precision/recall per kind.
+
+    \b
+    Example:
+        retold demo --out /tmp/retold-demo --stories 500
+    """
+    result = api.demo(out, stories=stories, seed=seed, quiet=quiet)
+    click.echo(result.table())
+    click.echo(f"Report: {result.scan.summary_path}")
+
+
+def main() -> None:
+    cli(prog_name="retold")

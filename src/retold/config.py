@@ -1,0 +1,81 @@
+"""One frozen configuration object for a run; the CLI options and API keywords share its names."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from retold.errors import BadOption
+
+#: The levels of the contract, closest first.
+LEVELS = ("exact", "near", "retold", "premise")
+#: The levels this version detects.
+AVAILABLE_LEVELS = ("exact",)
+DEFAULT_MAX_DOC_BYTES = 16 << 20
+
+
+def parse_list(value: str | tuple[str, ...] | list[str] | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    """``"exact,near"`` or ``["exact", "near"]`` → ``("exact", "near")``.
+
+    >>> parse_list("exact, near", ())
+    ('exact', 'near')
+    >>> parse_list(None, ("exact",))
+    ('exact',)
+    """
+    if value is None:
+        return default
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return tuple(dict.fromkeys(i.strip() for i in items if i.strip()))
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """Options of ``retold scan`` / :func:`retold.scan`.
+
+    text_field: the field holding the document text (default ``text``).
+    id_field: the field holding a document id; default ``id`` when present, else ``file:line``.
+    format: force the input format (``jsonl``, ``csv``, ``tsv``, ``parquet``, ``text``); default from
+        the file extension, or sniffed for stdin.
+    keep: which member of a cluster stays: ``first`` (input order, default), ``longest``, or a field
+        name (highest numeric value wins; ties go to the earlier document).
+    levels: which duplicate levels are detected (default: every level this version has, ``exact``).
+    drop: which detected levels are removed from kept.jsonl (default ``exact``; later ``near`` too).
+    repair: run the repair stage (default True).
+    drop_empty: drop documents whose text is empty or whitespace (default True for scan).
+    max_doc_bytes: a document larger than this (UTF-8 bytes) is quarantined, not processed
+        (default 16 MiB: larger "documents" in text corpora are nearly always concatenation errors).
+    """
+
+    text_field: str = "text"
+    id_field: str | None = None
+    format: str | None = None
+    keep: str = "first"
+    levels: tuple[str, ...] = AVAILABLE_LEVELS
+    drop: tuple[str, ...] = ("exact",)
+    repair: bool = True
+    drop_empty: bool = True
+    max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES
+
+    def __post_init__(self) -> None:
+        for name in ("levels", "drop"):
+            value = getattr(self, name)
+            for level in value:
+                if level not in LEVELS:
+                    raise BadOption(f"unknown level {level!r} in {name}; expected some of {', '.join(LEVELS)}")
+                if level not in AVAILABLE_LEVELS:
+                    raise BadOption(
+                        f"level {level!r} is not available in this version of retold "
+                        f"(available: {', '.join(AVAILABLE_LEVELS)})"
+                    )
+        if not self.text_field:
+            raise BadOption("--text-field must not be empty")
+        if self.max_doc_bytes < 1:
+            raise BadOption(f"--max-doc-bytes must be positive, got {self.max_doc_bytes}")
+        if not self.keep:
+            raise BadOption("--keep must be first, longest or a field name")
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["levels"] = list(self.levels)
+        out["drop"] = list(self.drop)
+        return out

@@ -1,0 +1,93 @@
+"""What happens to each document: kept, or dropped with a reason and the document it matched.
+
+:class:`Decisions` holds one row per readable document (by its position in the run), in numpy
+arrays, so a million documents cost a few dozen MB. Levels fill it in order (empty, exact, …); a
+document dropped at one level is not looked at again by a later one.
+
+:class:`KeepPolicy` decides which member of a cluster stays: ``first`` (input order), ``longest``
+(most characters), or a field name (highest numeric value of that field; records without a usable
+value rank last). Ties always go to the earlier document, so the choice is deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from retold.records import Record
+
+KEPT = 0
+#: Reasons a document is dropped, as stored in :attr:`Decisions.reason`.
+REASONS = ("", "empty", "exact")
+
+
+@dataclass(frozen=True, slots=True)
+class KeepPolicy:
+    """Which member of a cluster stays. ``rank`` gives a number: lower stays."""
+
+    spec: str = "first"
+
+    def rank(self, index: int, record: Record) -> float:
+        if self.spec == "first":
+            return float(index)
+        if self.spec == "longest":
+            return -float(len(record.text))
+        value = record.data.get(self.spec)
+        return -_as_number(value)
+
+
+def _as_number(value: Any) -> float:
+    """A field's value as a float for ranking; missing or non-numeric values rank last.
+
+    >>> _as_number("3.5"), _as_number(True), _as_number(None)
+    (3.5, 1.0, -inf)
+    """
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        return float(value) if not math.isnan(float(value)) else -math.inf
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return -math.inf
+        return number if not math.isnan(number) else -math.inf
+    return -math.inf
+
+
+@dataclass
+class Decisions:
+    """Per-document outcome, filled level by level.
+
+    ``reason[i]`` indexes :data:`REASONS` (0 = kept); ``kept_of[i]`` is the index of the document
+    that ``i`` duplicates (-1 if none); ``similarity[i]`` the score of that match (NaN if none);
+    ``cluster[i]`` / ``cluster_size[i]`` the cluster ``i`` belongs to at the level that decided
+    it (-1 / 0 when ``i`` is in no cluster).
+    """
+
+    n: int
+    reason: np.ndarray = field(init=False)
+    kept_of: np.ndarray = field(init=False)
+    similarity: np.ndarray = field(init=False)
+    cluster: np.ndarray = field(init=False)
+    cluster_size: np.ndarray = field(init=False)
+    cluster_level: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reason = np.zeros(self.n, dtype=np.int8)
+        self.kept_of = np.full(self.n, -1, dtype=np.int64)
+        self.similarity = np.full(self.n, np.nan, dtype=np.float32)
+        self.cluster = np.full(self.n, -1, dtype=np.int64)
+        self.cluster_size = np.zeros(self.n, dtype=np.int64)
+        self.cluster_level = np.zeros(self.n, dtype=np.int8)
+
+    def drop(self, index: int, reason: str) -> None:
+        self.reason[index] = REASONS.index(reason)
+
+    def counts(self) -> dict[str, int]:
+        """Dropped documents by reason (only reasons that occurred)."""
+        values = np.bincount(self.reason, minlength=len(REASONS))
+        return {REASONS[i]: int(values[i]) for i in range(1, len(REASONS)) if values[i]}

@@ -1,0 +1,104 @@
+"""Exact duplicates: the same text after NFC, case folding and whitespace folding.
+
+Two passes, datatrove-style:
+
+1. :class:`ExactSignature` (a stage) hashes each record's normalised text with xxh3-128 and puts
+   the digest on the record;
+2. :class:`ExactIndex` collects (digest, keep-rank) per document in numpy arrays and groups them
+   with one lexicographic sort; the best-ranked member of each group is kept.
+
+128-bit digests make an accidental collision negligible (about 10^-20 for 10^9 documents), so no
+text comparison is needed. Memory: 24 bytes per document.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+import xxhash
+
+from retold.dedup.clusters import Decisions
+from retold.records import Record
+from retold.stages import Stage
+
+
+def normalize_for_hash(text: str) -> str:
+    """NFC, case-folded, runs of whitespace folded to one space, ends stripped.
+
+    >>> normalize_for_hash("  The  CAFÉ\\n\\tis open ")
+    'the café is open'
+    """
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+def exact_digest(text: str) -> bytes:
+    """16-byte xxh3-128 digest of the normalised text."""
+    return xxhash.xxh3_128_digest(normalize_for_hash(text).encode("utf-8", "surrogatepass"))
+
+
+class ExactSignature(Stage):
+    """Pass 1 of exact dedup: ``record.meta["exact"] = exact_digest(record.text)``."""
+
+    name = "exact-signature"
+
+    def process(self, record: Record) -> Record:
+        record.meta["exact"] = exact_digest(record.text)
+        return record
+
+
+class ExactIndex:
+    """Pass 2 of exact dedup: group equal digests, keep the best-ranked member of each group."""
+
+    def __init__(self) -> None:
+        self._index: list[int] = []
+        self._digest = bytearray()
+        self._rank: list[float] = []
+
+    def add(self, index: int, digest: bytes, rank: float) -> None:
+        self._index.append(index)
+        self._digest += digest
+        self._rank.append(rank)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def decide(self, decisions: Decisions, level_code: int = 1) -> int:
+        """Mark every non-kept member of each group as dropped ``exact``; return the cluster count.
+
+        Cluster numbers follow the input position of each cluster's kept document.
+        """
+        n = len(self._index)
+        if n == 0:
+            return 0
+        index = np.asarray(self._index, dtype=np.int64)
+        words = np.frombuffer(bytes(self._digest), dtype=np.uint64).reshape(n, 2)
+        rank = np.asarray(self._rank, dtype=np.float64)
+        order = np.lexsort((index, rank, words[:, 1], words[:, 0]))
+        hi, lo = words[order, 0], words[order, 1]
+        starts = np.ones(n, dtype=bool)
+        starts[1:] = (hi[1:] != hi[:-1]) | (lo[1:] != lo[:-1])
+        group = np.cumsum(starts) - 1
+        first = np.flatnonzero(starts)
+        sizes = np.diff(np.append(first, n))
+        leader = index[order[first]]  # kept document of each group
+        multi = sizes > 1
+        # number the non-singleton groups by their kept document's position
+        numbered = np.full(len(first), -1, dtype=np.int64)
+        multi_groups = np.flatnonzero(multi)
+        numbered[multi_groups[np.argsort(leader[multi_groups], kind="stable")]] = np.arange(
+            len(multi_groups)
+        )
+        docs = index[order]
+        g = group
+        in_multi = multi[g]
+        members = docs[in_multi]
+        decisions.cluster[members] = numbered[g[in_multi]]
+        decisions.cluster_size[members] = sizes[g[in_multi]]
+        decisions.cluster_level[members] = level_code
+        dup = in_multi & ~starts
+        dropped = docs[dup]
+        decisions.reason[dropped] = 2  # REASONS.index("exact")
+        decisions.kept_of[dropped] = leader[g[dup]]
+        decisions.similarity[dropped] = 1.0
+        return int(multi.sum())

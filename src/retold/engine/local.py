@@ -1,0 +1,272 @@
+"""The local engine: one process, two streaming passes over the corpus.
+
+Pass 1 reads every input unit, sends unreadable ones to quarantine.jsonl, runs the per-record
+stages (repair, exact signature) and spools each repaired record to ``DIR/.retold-work/`` on disk,
+collecting only the small per-document keys the global passes need (24 bytes a document for exact
+dedup). The global passes then decide every document's fate in numpy arrays. Pass 2 streams the
+spool once more and writes kept.jsonl, dropped.jsonl and clusters.jsonl. All outputs are written
+under temporary names and renamed when complete; summary.json is written last.
+
+Memory does not grow with document size beyond one document at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from retold import __version__
+from retold.config import ScanConfig
+from retold.corpus.readers import ReadOptions, read_inputs
+from retold.corpus.sources import Source, expand_inputs
+from retold.corpus.writers import AtomicWriter, dumps, write_json_atomic
+from retold.dedup.clusters import REASONS, Decisions, KeepPolicy
+from retold.dedup.exact import ExactIndex, ExactSignature
+from retold.errors import OutputNotWritable
+from retold.progress import progress
+from retold.records import Quarantined, Record
+from retold.repair.stage import RepairStage
+from retold.result import ScanResult
+from retold.stages import Stage
+
+OUTPUT_FILES = ("kept.jsonl", "dropped.jsonl", "quarantine.jsonl", "clusters.jsonl", "summary.json")
+WORK_DIR = ".retold-work"
+LEVEL_CODES = {"exact": 1}
+LEVEL_NAMES = {v: k for k, v in LEVEL_CODES.items()}
+
+
+def prepare_out(out: Path, sources: list[Source]) -> Path:
+    """Create ``out`` (and its work folder) or fail with a message that names the next step."""
+    for source in sources:
+        if source.path is not None and source.path.resolve().parent == out.resolve() and (
+            source.path.name in OUTPUT_FILES
+        ):
+            raise OutputNotWritable(
+                f"input {source.name} would be overwritten by this run's outputs; choose another --out"
+            )
+    if out.exists() and not out.is_dir():
+        raise OutputNotWritable(f"--out {out} exists and is not a folder; choose another --out")
+    work = out / WORK_DIR
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+        probe = work / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputNotWritable(
+            f"cannot write to --out {out}: {exc.strerror or exc}; choose a folder you can write to"
+        ) from None
+    return work
+
+
+def run_scan(inputs: list[str], out: Path, config: ScanConfig, quiet: bool = True,
+             mode: str = "scan") -> ScanResult:
+    """Run the whole job (``mode="scan"``) or the repair stage alone (``mode="fix"``)."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    out = Path(out)
+    sources = expand_inputs(inputs, config.format, exclude=out)
+    work = prepare_out(out, sources)
+    opts = ReadOptions(config.text_field, config.id_field, config.max_doc_bytes)
+    keep = KeepPolicy(config.keep)
+
+    counts: Counter[str] = Counter()
+    quarantine_errors: Counter[str] = Counter()
+    missing_field_hint: list[str] = []
+
+    quarantine = AtomicWriter(out / "quarantine.jsonl")
+    spool_path = work / "spool.jsonl"
+    exact = ExactIndex() if "exact" in config.levels and mode == "scan" else None
+    empties: list[int] = []
+    stages: list[Stage] = []
+    repair = RepairStage(config.text_field) if config.repair else None
+    if repair is not None:
+        stages.append(repair)
+    signature = ExactSignature() if exact is not None else None
+    if signature is not None:
+        stages.append(signature)
+
+    def readable(items: Iterable[Record | Quarantined]) -> Iterator[Record]:
+        for item in items:
+            counts["documents_in"] += 1
+            if isinstance(item, Quarantined):
+                counts["quarantined"] += 1
+                quarantine_errors[item.error.split(":")[0].split(" (")[0]] += 1
+                if item.error.startswith("no text field") and not missing_field_hint:
+                    missing_field_hint.append(item.error)
+                quarantine.write_json(item.to_json())
+                continue
+            if "retold" in item.data:
+                item.data.pop("retold")
+                counts["reserved_field_replaced"] += 1
+            yield item
+
+    try:
+        records: Iterable[Record] = readable(
+            progress(read_inputs(sources, opts, counts), "read + repair", quiet)
+        )
+        for stage in stages:
+            records = _skip_empty(stage, records) if isinstance(stage, ExactSignature) else stage.run(records)
+        n = 0
+        ids: list[str] = []
+        with open(spool_path, "w", encoding="utf-8", newline="\n") as spool:
+            for rec in records:
+                if not rec.text.strip():
+                    empties.append(n)
+                elif exact is not None:
+                    exact.add(n, rec.meta["exact"], keep.rank(n, rec))
+                ids.append(rec.id)
+                spool.write(dumps(rec.fixes))
+                spool.write("\t")
+                spool.write(dumps(rec.data))
+                spool.write("\n")
+                n += 1
+        quarantine.commit()
+    except BaseException:
+        quarantine.abort()
+        raise
+    timings["read_repair"] = time.perf_counter() - t0
+
+    t1 = time.perf_counter()
+    decisions = Decisions(n)
+    if mode == "scan" and config.drop_empty:
+        for i in empties:
+            decisions.drop(i, "empty")
+    clusters: dict[str, int] = {}
+    if exact is not None:
+        clusters["exact"] = exact.decide(decisions, LEVEL_CODES["exact"])
+        if "exact" not in config.drop:
+            _undrop(decisions, "exact")
+    timings["dedup"] = time.perf_counter() - t1
+
+    t2 = time.perf_counter()
+    _write_outputs(out, spool_path, ids, decisions, mode, quiet)
+    timings["write"] = time.perf_counter() - t2
+    shutil.rmtree(work, ignore_errors=True)
+
+    dropped = decisions.counts()
+    kept = n - sum(dropped.values())
+    repairs = {k: v for k, v in sorted(repair.stats.items()) if k not in ("total", "repaired")} if repair else {}
+    warnings: list[str] = []
+    if missing_field_hint and counts["quarantined"] == counts["documents_in"]:
+        warnings.append(f"every record was quarantined: {missing_field_hint[0]}")
+    if counts["documents_in"] == 0:
+        warnings.append("the input holds no documents")
+    duplicate_ids = counts["duplicate_ids"]
+    if duplicate_ids:
+        warnings.append(f"{duplicate_ids} records repeat an earlier id; they are named id#2, id#3…")
+    timings["total"] = time.perf_counter() - t0
+    result = ScanResult(
+        out=out,
+        documents_in=counts["documents_in"],
+        kept=kept,
+        dropped=dropped,
+        quarantined=counts["quarantined"],
+        repaired=repair.stats["repaired"] if repair else 0,
+        repairs=repairs,
+        clusters=clusters,
+        duplicate_ids=duplicate_ids,
+        warnings=tuple(warnings),
+        timings={k: round(v, 3) for k, v in timings.items()},
+    )
+    summary = {
+        "retold_version": __version__,
+        "mode": mode,
+        "inputs": [s.name for s in sources],
+        "options": config.to_json(),
+        "documents_in": result.documents_in,
+        "kept": result.kept,
+        "dropped": result.dropped,
+        "quarantined": result.quarantined,
+        "quarantined_by_error": dict(sorted(quarantine_errors.items())),
+        "repaired": result.repaired,
+        "repairs": result.repairs,
+        "clusters": result.clusters,
+        "duplicate_ids": duplicate_ids,
+        "reserved_field_replaced": counts["reserved_field_replaced"],
+        "warnings": list(result.warnings),
+        "timings": result.timings,
+    }
+    assert result.documents_in == result.kept + result.dropped_total + result.quarantined
+    write_json_atomic(out / "summary.json", summary)
+    return result
+
+
+def _skip_empty(stage: Stage, records: Iterable[Record]) -> Iterator[Record]:
+    """Run a dedup signature stage on non-empty records only (empty ones pass through untouched)."""
+    for rec in records:
+        if rec.text.strip():
+            stage.stats["total"] += 1
+            yield stage.process(rec)
+        else:
+            yield rec
+
+
+def _undrop(decisions: Decisions, reason: str) -> None:
+    """A level that is detected but not in --drop: its members are reported in clusters, kept."""
+    code = REASONS.index(reason)
+    decisions.reason[decisions.reason == code] = 0
+
+
+def _write_outputs(
+    out: Path, spool_path: Path, ids: list[str], d: Decisions, mode: str, quiet: bool
+) -> None:
+    kept_w = AtomicWriter(out / "kept.jsonl")
+    dropped_w = AtomicWriter(out / "dropped.jsonl") if mode == "scan" else None
+    clusters_w = AtomicWriter(out / "clusters.jsonl") if mode == "scan" else None
+    writers = [w for w in (kept_w, dropped_w, clusters_w) if w is not None]
+    try:
+        with open(spool_path, encoding="utf-8", newline="\n") as spool:
+            for i, line in enumerate(progress(spool, "write", quiet, total=d.n)):
+                head, _, data = line.rstrip("\n").partition("\t")
+                fixes = json.loads(head)
+                rec_id = ids[i]
+                reason = int(d.reason[i])
+                if reason == 0:
+                    note = {"id": rec_id, "fixes": fixes}
+                    kept_w.write_line(data[:-1] + ', "retold": ' + dumps(note) + "}")
+                else:
+                    assert dropped_w is not None
+                    kept_of = int(d.kept_of[i])
+                    sim = float(d.similarity[i])
+                    note = {
+                        "id": rec_id,
+                        "reason": REASONS[reason],
+                        "kept_id": ids[kept_of] if kept_of >= 0 else None,
+                        "similarity": None if math.isnan(sim) else round(sim, 4),
+                        "cluster_id": _cluster_name(d, i),
+                        "fixes": fixes,
+                    }
+                    dropped_w.write_line(data[:-1] + ', "retold": ' + dumps(note) + "}")
+                if clusters_w is not None and d.cluster[i] >= 0:
+                    clusters_w.write_json({
+                        "id": rec_id,
+                        "cluster_id": _cluster_name(d, i),
+                        "level": LEVEL_NAMES[int(d.cluster_level[i])],
+                        "cluster_size": int(d.cluster_size[i]),
+                        "kept": reason == 0,
+                        "kept_id": ids[int(d.kept_of[i])] if d.kept_of[i] >= 0 else rec_id,
+                    })
+        for w in writers:
+            w.commit()
+    except BaseException:
+        for w in writers:
+            w.abort()
+        raise
+    if mode == "fix":
+        for name in ("dropped.jsonl", "clusters.jsonl"):
+            stale = out / name
+            if stale.exists():
+                os.remove(stale)
+
+
+def _cluster_name(d: Decisions, i: int) -> str | None:
+    if d.cluster[i] < 0:
+        return None
+    return f"{LEVEL_NAMES[int(d.cluster_level[i])]}-{int(d.cluster[i]) + 1}"

@@ -1,0 +1,26 @@
+"""Named errors. The CLI turns each into ``Error: <message>`` and exit code 1.
+
+Every message says what was expected, what arrived, and the next step.
+"""
+
+from __future__ import annotations
+
+
+class RetoldError(Exception):
+    """Base class of every error retold raises on purpose."""
+
+
+class InputNotFound(RetoldError):
+    """An input path does not exist."""
+
+
+class UnknownFormat(RetoldError):
+    """retold cannot tell what format an input is in."""
+
+
+class OutputNotWritable(RetoldError):
+    """The output folder cannot be created or written."""
+
+
+class BadOption(RetoldError):
+    """An option's value is out of range or contradicts another option."""

@@ -1,0 +1,217 @@
+"""Text repairs: ftfy, line by line with explanations, plus retold's own small fixes.
+
+Each fix is a function named for what it does; its name is what a repaired record lists in
+``retold.fixes``. ftfy's explanation steps are turned into short names by :func:`step_name`.
+
+Why not just ``ftfy.fix_text``: it explains nothing, and it rewrites legitimate content with its
+defaults (curly quotes, full-width punctuation). retold calls ``ftfy.fix_and_explain`` per line,
+the way ``fix_text`` splits text internally, with a configuration that keeps content as written:
+
+* ``uncurl_quotes=False`` – curly quotes are content, not damage;
+* ``fix_character_width=False`` – full-width punctuation is correct in CJK text;
+* ``fix_latin_ligatures=False`` – ``ﬁ`` is rare and legitimate in typeset text;
+* ``fix_line_breaks=False`` – U+2028 and U+0085 inside text are kept; ``\\r\\n`` and lone ``\\r``
+  become ``\\n`` through :func:`fix_crlf` instead;
+* NFC normalisation on, since the same text in two normal forms would hash differently.
+
+ftfy fixes mojibake only when a whole line decodes (``The café and the caf√©`` is left alone,
+because the line's correct ``é`` does not encode back to valid UTF-8). :func:`fix_partial_mojibake`
+retries ftfy's own encoding fixer on each word that ftfy's badness measure flags, and accepts the
+result only when the word stops looking bad.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from ftfy import TextFixerConfig, fix_and_explain, fix_encoding_and_explain
+from ftfy.badness import BADNESS_RE
+from ftfy.chardata import CHARMAP_ENCODINGS, CONTROL_CHARS, HTML_ENTITY_RE, possible_encoding
+
+FTFY_CONFIG = TextFixerConfig(
+    unescape_html="auto",
+    remove_terminal_escapes=True,
+    fix_encoding=True,
+    restore_byte_a0=True,
+    replace_lossy_sequences=True,
+    decode_inconsistent_utf8=True,
+    fix_c1_controls=True,
+    fix_latin_ligatures=False,
+    fix_character_width=False,
+    uncurl_quotes=False,
+    fix_line_breaks=False,
+    fix_surrogates=True,
+    remove_control_chars=True,
+    normalization="NFC",
+    explain=True,
+)
+
+# Anything ftfy (with FTFY_CONFIG) could change. Text with none of these is left as it is without
+# calling ftfy at all, which is most of a clean corpus: see benchmarks/bench_repair.py.
+_TRIGGER_RE = re.compile(
+    "[\r\x80-\x9f\ud800-\udfff"
+    + "".join(re.escape(chr(c)) for c in sorted(CONTROL_CHARS))
+    + "]"
+)
+_LINE_START_BAD_RE = re.compile(r"(?m)^[ÃÂ] ")  # BADNESS_RE anchors this pattern at ^
+_LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+_WORD_RE = re.compile(r"\S+")
+_EDGE_PUNCT = "\"'“”‘’«»()[]{}<>,;:!?."
+
+
+def needs_ftfy(text: str) -> bool:
+    """Whether ftfy could change ``text`` (False means: certainly unchanged).
+
+    >>> needs_ftfy("plain text, “curly” and café")
+    False
+    >>> needs_ftfy("caf√©")
+    True
+    """
+    return bool(
+        BADNESS_RE.search(text)
+        or _TRIGGER_RE.search(text)
+        or ("&" in text and HTML_ENTITY_RE.search(text))
+        or _LINE_START_BAD_RE.search(text)
+        or not unicodedata.is_normalized("NFC", text)
+    )
+
+
+def step_name(action: str, parameter: str) -> str:
+    """A short name for one of ftfy's explanation steps.
+
+    >>> step_name("encode", "macroman")
+    'mojibake:macroman'
+    >>> step_name("apply", "unescape_html")
+    'unescape_html'
+    """
+    if action == "encode":
+        return f"mojibake:{parameter}"
+    if action == "normalize":
+        return f"normalize:{parameter}"
+    if action == "decode":
+        return ""  # always follows an encode step, which names the fix
+    return parameter
+
+
+def fix_crlf(text: str) -> str:
+    r"""Windows (``\r\n``) and old Mac (``\r``) line endings become ``\n``.
+
+    >>> fix_crlf("a\r\nb\rc")
+    'a\nb\nc'
+    """
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def fix_lone_surrogates(text: str) -> str:
+    """Unpaired surrogates (invalid in UTF-8 output) become U+FFFD.
+
+    >>> fix_lone_surrogates("a\\ud800b")
+    'a\\ufffdb'
+    """
+    return _LONE_SURROGATE_RE.sub("\ufffd", text)
+
+
+def fix_partial_mojibake(line: str) -> tuple[str, list[str]]:
+    """Fix mojibake in single words of a line that ftfy left alone as a whole.
+
+    >>> fix_partial_mojibake("The café and the caf√©")
+    ('The café and the café', ['partial_mojibake:macroman'])
+    >>> fix_partial_mojibake("“Écoute”, dit-il")
+    ('“Écoute”, dit-il', [])
+    """
+    if not BADNESS_RE.search(line):
+        return line, []
+    names: list[str] = []
+
+    def fix_word(match: re.Match[str]) -> str:
+        word = match.group(0)
+        if not BADNESS_RE.search(word):
+            return word
+        core = word.strip(_EDGE_PUNCT)
+        start = word.find(core) if core else 0
+        for lo, hi in ((0, len(word)), (start, start + len(core))):
+            piece = word[lo:hi]
+            if not piece:
+                continue
+            if not _unambiguous(piece):
+                continue
+            fixed, steps = fix_encoding_and_explain(piece, FTFY_CONFIG)
+            if fixed != piece and not BADNESS_RE.search(fixed):
+                for action, param in steps:
+                    if action == "encode":
+                        names.append(f"partial_mojibake:{param}")
+                return word[:lo] + fixed + word[hi:]
+        return word
+
+    out = _WORD_RE.sub(fix_word, line)
+    return out, names
+
+
+def _unambiguous(word: str) -> bool:
+    """True when exactly one single-byte encoding turns ``word`` back into valid, different UTF-8.
+
+    ``DrÃ¥ber`` reads as ``Dråber`` through Latin-1 and as ``Dr̴ber`` through MacRoman: ftfy's own
+    tests say not to guess there, so neither do we.
+
+    >>> _unambiguous("caf√©"), _unambiguous("DrÃ¥ber")
+    (True, False)
+    """
+    results = set()
+    for encoding in CHARMAP_ENCODINGS:
+        if not possible_encoding(word, encoding):
+            continue
+        try:
+            decoded = word.encode(encoding).decode("utf-8")
+        except UnicodeError:
+            continue
+        if decoded != word:
+            results.add(decoded)
+    return len(results) == 1
+
+
+def repair_text(text: str) -> tuple[str, list[str]]:
+    """Repair one document; return the text and the names of the fixes applied (in order, unique).
+
+    >>> repair_text("He opened a small caf√© &amp; bar")
+    ('He opened a small café & bar', ['unescape_html', 'mojibake:macroman'])
+    >>> repair_text("Nothing to see “here”.")
+    ('Nothing to see “here”.', [])
+    """
+    if not needs_ftfy(text):
+        return text, []
+    names: list[str] = []
+    if "\r" in text:
+        text = fix_crlf(text)
+        names.append("fix_crlf")
+    out: list[str] = []
+    for segment in _split_lines(text):
+        fixed, steps = fix_and_explain(segment, FTFY_CONFIG)
+        for action, param in steps or ():
+            name = step_name(action, param)
+            if name:
+                names.append(name)
+        fixed, partial = fix_partial_mojibake(fixed)
+        names.extend(partial)
+        out.append(fixed)
+    result = "".join(out)
+    if _LONE_SURROGATE_RE.search(result):
+        result = fix_lone_surrogates(result)
+        names.append("fix_lone_surrogates")
+    return result, list(dict.fromkeys(names))
+
+
+#: Like ftfy.fix_text's ``max_decode_length``: a longer line is fixed in pieces of this many characters.
+MAX_SEGMENT = 1_000_000
+
+
+def _split_lines(text: str) -> list[str]:
+    """Split on ``\\n`` only (keeping it), as ftfy.fix_text does; U+2028 and U+0085 stay inside."""
+    out: list[str] = []
+    pos = 0
+    while pos < len(text):
+        end = text.find("\n", pos) + 1 or len(text)
+        end = min(end, pos + MAX_SEGMENT)
+        out.append(text[pos:end])
+        pos = end
+    return out

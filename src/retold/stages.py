@@ -1,0 +1,30 @@
+"""The stage protocol: a stage takes records and gives records, and counts what it did.
+
+A stage knows nothing of the engine that runs it. Global work (grouping duplicates across the whole
+corpus) is split into passes, each a stage or a plain function over arrays, that the engine calls
+in order; see :mod:`retold.engine.local`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+
+from retold.records import Record
+
+
+class Stage:
+    """Base class. Subclasses implement :meth:`process` (one record in, one record out)."""
+
+    name = "stage"
+
+    def __init__(self) -> None:
+        self.stats: Counter[str] = Counter()
+
+    def process(self, record: Record) -> Record:
+        raise NotImplementedError(f"{type(self).__name__} must implement process()")
+
+    def run(self, records: Iterable[Record], rank: int = 0, world_size: int = 1) -> Iterator[Record]:
+        for record in records:
+            self.stats["total"] += 1
+            yield self.process(record)
