@@ -14,7 +14,7 @@ import click
 from retold import __version__, api
 from retold.config import AVAILABLE_LEVELS, DEFAULT_MAX_DOC_BYTES
 from retold.corpus.sources import FORMATS
-from retold.errors import RetoldError
+from retold.errors import BadOption, RetoldError
 from retold.result import ScanResult
 
 INTERNAL_ERROR = (
@@ -46,6 +46,8 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except BadOption as exc:
+            raise click.UsageError(str(exc)) from None
         except RetoldError as exc:
             raise click.ClickException(str(exc)) from None
         except KeyboardInterrupt:

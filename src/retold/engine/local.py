@@ -67,10 +67,21 @@ def prepare_out(out: Path, sources: list[Source]) -> Path:
 
 def run_scan(inputs: list[str], out: Path, config: ScanConfig, quiet: bool = True,
              mode: str = "scan") -> ScanResult:
-    """Run the whole job (``mode="scan"``) or the repair stage alone (``mode="fix"``)."""
+    """Run the whole job (``mode="scan"``) or the repair stage alone (``mode="fix"``).
+
+    On any failure the work folder is removed and earlier outputs in ``out`` stay as they were.
+    """
+    out = Path(out)
+    try:
+        return _run(inputs, out, config, quiet, mode)
+    except BaseException:
+        shutil.rmtree(out / WORK_DIR, ignore_errors=True)
+        raise
+
+
+def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: str) -> ScanResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    out = Path(out)
     sources = expand_inputs(inputs, config.format, exclude=out)
     work = prepare_out(out, sources)
     opts = ReadOptions(config.text_field, config.id_field, config.max_doc_bytes)

@@ -1,0 +1,42 @@
+"""Shared fixtures. Tests that need ../shared (real labelled data) skip with a reason without it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+requires_shared = pytest.mark.skipif(
+    not (SHARED / "data").is_dir(),
+    reason=f"labelled data not found at {SHARED} (the project's ../shared); these tests measure on it",
+)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8", newline="\n") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def check_invariant(out: Path) -> dict[str, Any]:
+    """documents_in == kept + Σ dropped + quarantined, in the summary and in the files themselves."""
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    kept = len(read_jsonl(out / "kept.jsonl"))
+    dropped = len(read_jsonl(out / "dropped.jsonl"))
+    quarantined = len(read_jsonl(out / "quarantine.jsonl"))
+    assert summary["kept"] == kept
+    assert sum(summary["dropped"].values()) == dropped
+    assert summary["quarantined"] == quarantined
+    assert summary["documents_in"] == kept + dropped + quarantined
+    return summary
+
+
+@pytest.fixture
+def invariant():
+    return check_invariant
