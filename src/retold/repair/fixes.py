@@ -57,11 +57,16 @@ _TRIGGER_RE = re.compile(
 _LINE_START_BAD_RE = re.compile(r"(?m)^[ÃÂ] ")  # BADNESS_RE anchors this pattern at ^
 _LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _WORD_RE = re.compile(r"\S+")
+# UTF-8 read as MacRoman: a lead byte (C2-F4) shown as MacRoman, then a continuation byte (80-BF).
+# ftfy's badness measure is tuned to whole lines and misses many such words (``ZUR√úCK``).
+_MAC_LEAD = "".join(bytes([b]).decode("mac_roman") for b in range(0xC2, 0xF5))
+_MAC_CONT = "".join(bytes([b]).decode("mac_roman") for b in range(0x80, 0xC0))
+_MACROMAN_PAIR_RE = re.compile(f"[{re.escape(_MAC_LEAD)}][{re.escape(_MAC_CONT)}]")
 _EDGE_PUNCT = "\"'“”‘’«»()[]{}<>,;:!?."
 
 
 def needs_ftfy(text: str) -> bool:
-    """Whether ftfy could change ``text`` (False means: certainly unchanged).
+    """Whether repair could change ``text`` (False means: certainly unchanged, skip the work).
 
     >>> needs_ftfy("plain text, “curly” and café")
     False
@@ -73,6 +78,7 @@ def needs_ftfy(text: str) -> bool:
         or _TRIGGER_RE.search(text)
         or ("&" in text and HTML_ENTITY_RE.search(text))
         or _LINE_START_BAD_RE.search(text)
+        or _MACROMAN_PAIR_RE.search(text)
         or not unicodedata.is_normalized("NFC", text)
     )
 
@@ -119,14 +125,17 @@ def fix_partial_mojibake(line: str) -> tuple[str, list[str]]:
     ('The café and the café', ['partial_mojibake:macroman'])
     >>> fix_partial_mojibake("“Écoute”, dit-il")
     ('“Écoute”, dit-il', [])
+    >>> fix_partial_mojibake("Paris–Évian and ZUR√úCK")
+    ('Paris–Évian and ZURÜCK', ['partial_mojibake:macroman'])
     """
-    if not BADNESS_RE.search(line):
+    if not (BADNESS_RE.search(line) or _MACROMAN_PAIR_RE.search(line)):
         return line, []
     names: list[str] = []
 
     def fix_word(match: re.Match[str]) -> str:
         word = match.group(0)
-        if not BADNESS_RE.search(word):
+        flagged = BADNESS_RE.search(word)
+        if not (flagged or _MACROMAN_PAIR_RE.search(word)):
             return word
         core = word.strip(_EDGE_PUNCT)
         start = word.find(core) if core else 0
@@ -136,16 +145,65 @@ def fix_partial_mojibake(line: str) -> tuple[str, list[str]]:
                 continue
             if not _unambiguous(piece):
                 continue
-            fixed, steps = fix_encoding_and_explain(piece, FTFY_CONFIG)
-            if fixed != piece and not BADNESS_RE.search(fixed):
-                for action, param in steps:
-                    if action == "encode":
-                        names.append(f"partial_mojibake:{param}")
+            if flagged:
+                fixed, steps = fix_encoding_and_explain(piece, FTFY_CONFIG)
+                encodings = [param for action, param in steps if action == "encode"]
+            else:
+                fixed, encodings = _from_macroman(piece), ["macroman"]
+                if not _plausible_macroman_fix(fixed):
+                    continue
+            if fixed != piece and not BADNESS_RE.search(fixed) and _one_script(fixed):
+                names.extend(f"partial_mojibake:{e}" for e in encodings)
                 return word[:lo] + fixed + word[hi:]
         return word
 
     out = _WORD_RE.sub(fix_word, line)
     return out, names
+
+
+def _from_macroman(word: str) -> str:
+    try:
+        return word.encode("mac_roman").decode("utf-8")
+    except UnicodeError:
+        return word
+
+
+def _plausible_macroman_fix(fixed: str) -> bool:
+    """Whether a word read back through MacRoman looks like what was meant (ftfy did not flag it).
+
+    Accepted: a character from a 3- or 4-byte sequence (``‚úî`` → ``✔``: three MacRoman symbols in
+    a row that happen to form UTF-8 are rare in real text); a whole word of non-ASCII letters
+    (``—Ñ—É—Ç–±–æ–ª`` → ``футбол``); accented letters inside a word with ASCII letters
+    (``ZUR√úCK`` → ``ZURÜCK``). Refused: private-use, unassigned or control characters, and a lone
+    two-byte pair outside a word, which legitimate symbols form often (``√π``, ``∆°``, ``—∞``).
+
+    >>> [_plausible_macroman_fix(w) for w in ("✔", "футбол", "ZURÜCK", "ù", "2012Ѱ", "\uf659")]
+    [True, True, True, False, False, False]
+    """
+    new = [ch for ch in fixed if ord(ch) > 0x7F]
+    if not new or any(unicodedata.category(ch) in ("Co", "Cn", "Cs", "Cc") for ch in new):
+        return False
+    if any(ord(ch) >= 0x800 and unicodedata.category(ch)[0] in "LSM" for ch in new):
+        return True
+    if not all(ch.isalpha() or unicodedata.category(ch) == "Mn" for ch in new):
+        return False
+    return len(new) >= 2 or any(ch.isascii() and ch.isalpha() for ch in fixed)
+
+
+def _one_script(word: str) -> bool:
+    """True when the letters of ``word`` belong to one script (a repair must not mix scripts).
+
+    ``Paris–Évian`` read back through MacRoman gives ``ParisЃvian``: Latin and Cyrillic, rejected.
+
+    >>> _one_script("#футбол"), _one_script("giá?"), _one_script("ParisЃvian"), _one_script("❤")
+    (True, True, False, True)
+    """
+    scripts = set()
+    for ch in word:
+        if ch.isalpha():
+            name = unicodedata.name(ch, "")
+            scripts.add(name.split(" ")[0] if name else "?")
+    return len(scripts) <= 1
 
 
 def _unambiguous(word: str) -> bool:
