@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 
 import ftfy
-from _common import DATA, read_jsonl, require
 
+from _common import DATA, read_jsonl, require
 from retold.repair.fixes import repair_text
 
 CASES = read_jsonl(require(DATA / "ftfy_mojibake" / "cases.jsonl"))
@@ -34,7 +34,9 @@ def labelled() -> None:
     positives = [c for c in CASES if c["expect"] == "pass" and c["set"] != "negative"]
     negatives = [c for c in CASES if c["set"] == "negative"]
     print(f"ftfy labelled cases: {len(positives)} positive `pass`, {len(negatives)} negative\n")
-    print(f"{'fixer':38} {'=fixed_encoding':>15} {'=either':>8} {'neg unchanged':>14} {'neg as expected':>16}")
+    print(
+        f"{'fixer':38} {'=fixed_encoding':>15} {'=either':>8} {'neg unchanged':>14} {'neg as expected':>16}"
+    )
     for name, fn in FIXERS.items():
         outs = [fn(c["original"]) for c in positives]
         enc = sum(o == c["fixed_encoding"] for o, c in zip(outs, positives, strict=True))
@@ -42,8 +44,10 @@ def labelled() -> None:
         nouts = [fn(c["original"]) for c in negatives]
         unchanged = sum(o == c["original"] for o, c in zip(nouts, negatives, strict=True))
         expected = sum(o == c["fixed_encoding"] for o, c in zip(nouts, negatives, strict=True))
-        print(f"{name:38} {enc:>11}/{len(positives)} {either:>4}/{len(positives)} "
-              f"{unchanged:>10}/{len(negatives)} {expected:>12}/{len(negatives)}")
+        print(
+            f"{name:38} {enc:>11}/{len(positives)} {either:>4}/{len(positives)} "
+            f"{unchanged:>10}/{len(negatives)} {expected:>12}/{len(negatives)}"
+        )
     print("(one negative, 'Mostly negative: we only need to fix C1 control characters', expects the C1 fix)")
 
 
@@ -68,15 +72,20 @@ def partial_cases(encoding: str) -> list[tuple[str, str]]:
         if damaged_word == target.group(0):
             continue
         clean = "Déjà vu: " + text
-        damaged = "Déjà vu: " + text[: target.start()] + damaged_word + text[target.end():]
+        damaged = "Déjà vu: " + text[: target.start()] + damaged_word + text[target.end() :]
         out.append((damaged, clean))
     return out
 
 
 def partial() -> None:
     print("\npartial-line damage (one word damaged, a correct accented word on the same line)\n")
-    print(f"{'damage':28} {'cases':>5} {'retold':>8} {'ftfy.fix_text':>14} {'clean lines changed (retold)':>30}")
-    for label, encoding in (("UTF-8 read as MacRoman", "mac_roman"), ("UTF-8 read as Windows-1252", "cp1252")):
+    print(
+        f"{'damage':28} {'cases':>5} {'retold':>8} {'ftfy.fix_text':>14} {'clean lines changed (retold)':>30}"
+    )
+    for label, encoding in (
+        ("UTF-8 read as MacRoman", "mac_roman"),
+        ("UTF-8 read as Windows-1252", "cp1252"),
+    ):
         pairs = partial_cases(encoding)
         ours = sum(repair_text(d)[0] == c for d, c in pairs)
         theirs = sum(ftfy.fix_text(d, uncurl_quotes=False) == c for d, c in pairs)

@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
-from conftest import check_invariant
 
 import retold
+from conftest import check_invariant
 from retold.cli import cli
 
 
@@ -20,7 +20,9 @@ def make_input(tmp_path: Path) -> Path:
     rows = [{"id": str(i), "text": f"Story {i % 7} about a caf√© and a fox."} for i in range(50)]
     rows.append({"id": "broken"})
     path = tmp_path / "in.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"id": "trunc", "text": "cut', encoding="utf-8")
+    path.write_text(
+        "".join(json.dumps(r) + "\n" for r in rows) + '{"id": "trunc", "text": "cut', encoding="utf-8"
+    )
     return path
 
 
@@ -82,7 +84,9 @@ def test_unwritable_out(tmp_path: Path) -> None:
 def test_unwritable_out_under_a_file(tmp_path: Path) -> None:
     """Works as root too: a folder cannot be made under a regular file."""
     (tmp_path / "afile").write_text("x")
-    result = CliRunner().invoke(cli, ["scan", str(make_input(tmp_path)), "--out", str(tmp_path / "afile" / "o")])
+    result = CliRunner().invoke(
+        cli, ["scan", str(make_input(tmp_path)), "--out", str(tmp_path / "afile" / "o")]
+    )
     assert result.exit_code == 1, result.output
     assert result.output.startswith("Error: cannot write to --out") and "Traceback" not in result.output
 
@@ -92,8 +96,9 @@ def test_all_quarantined_hint(tmp_path: Path) -> None:
     src.write_text('{"story": "a"}\n{"story": "b"}\n', encoding="utf-8")
     result = CliRunner().invoke(cli, ["scan", str(src), "--out", str(tmp_path / "o")])
     assert result.exit_code == 0
-    assert "Warning: every record was quarantined: no text field 'text' (fields: story); pass --text-field" in (
-        result.output
+    assert (
+        "Warning: every record was quarantined: no text field 'text' (fields: story); pass --text-field"
+        in (result.output)
     )
 
 
@@ -116,7 +121,11 @@ def test_deterministic_and_input_untouched(tmp_path: Path) -> None:
     retold.scan(src, out=tmp_path / "b", keep="longest")
     assert digest_folder(tmp_path / "a") == digest_folder(tmp_path / "b")
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [
-        "clusters.jsonl", "dropped.jsonl", "kept.jsonl", "quarantine.jsonl", "summary.json"
+        "clusters.jsonl",
+        "dropped.jsonl",
+        "kept.jsonl",
+        "quarantine.jsonl",
+        "summary.json",
     ]
     assert src.read_bytes() == before
 
@@ -158,12 +167,16 @@ def test_fix_verb(tmp_path: Path) -> None:
     summary = check_invariant(tmp_path / "f")
     assert summary["kept"] == 50 and summary["repairs"] == {"mojibake:macroman": 50}
     first = json.loads((tmp_path / "f" / "kept.jsonl").read_text(encoding="utf-8").splitlines()[0])
-    assert first["text"] == "Story 0 about a café and a fox." and first["retold"]["fixes"] == ["mojibake:macroman"]
+    assert first["text"] == "Story 0 about a café and a fox." and first["retold"]["fixes"] == [
+        "mojibake:macroman"
+    ]
 
 
 def test_python_m_retold() -> None:
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "retold", "--version"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "retold", "--version"], capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == f"retold, version {retold.__version__}"

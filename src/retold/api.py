@@ -79,8 +79,13 @@ def fix(
     from retold.engine.local import run_scan
 
     config = ScanConfig(
-        text_field=text_field, id_field=id_field, format=format, levels=(), drop=(),
-        drop_empty=False, max_doc_bytes=max_doc_bytes,
+        text_field=text_field,
+        id_field=id_field,
+        format=format,
+        levels=(),
+        drop=(),
+        drop_empty=False,
+        max_doc_bytes=max_doc_bytes,
     )
     return run_scan(_inputs(inputs), Path(out), config, quiet=quiet, mode="fix")
 

@@ -25,16 +25,31 @@ INTERNAL_ERROR = (
 
 def input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by every verb that reads a corpus."""
-    for option in reversed([
-        click.option("--text-field", default="text", show_default=True, help="Field holding the text."),
-        click.option("--id-field", default=None,
-                     help="Field holding the document id [default: id when present, else file:line]."),
-        click.option("--format", "format", type=click.Choice(FORMATS), default=None,
-                     help="Input format [default: from the extension; sniffed for stdin]."),
-        click.option("--max-doc-bytes", type=click.IntRange(min=1), default=DEFAULT_MAX_DOC_BYTES,
-                     show_default=True, help="Larger documents are quarantined, not processed."),
-        click.option("--quiet", "-q", is_flag=True, help="No progress bars and no summary lines."),
-    ]):
+    for option in reversed(
+        [
+            click.option("--text-field", default="text", show_default=True, help="Field holding the text."),
+            click.option(
+                "--id-field",
+                default=None,
+                help="Field holding the document id [default: id when present, else file:line].",
+            ),
+            click.option(
+                "--format",
+                "format",
+                type=click.Choice(FORMATS),
+                default=None,
+                help="Input format [default: from the extension; sniffed for stdin].",
+            ),
+            click.option(
+                "--max-doc-bytes",
+                type=click.IntRange(min=1),
+                default=DEFAULT_MAX_DOC_BYTES,
+                show_default=True,
+                help="Larger documents are quarantined, not processed.",
+            ),
+            click.option("--quiet", "-q", is_flag=True, help="No progress bars and no summary lines."),
+        ]
+    ):
         fn = option(fn)
     return fn
 
@@ -91,18 +106,42 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--out", "-o", required=True, type=click.Path(file_okay=False),
-              help="Folder for kept/dropped/quarantine/clusters/summary.")
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder for kept/dropped/quarantine/clusters/summary.",
+)
 @input_options
-@click.option("--keep", default="first", show_default=True,
-              help="Which copy stays: first, longest, or a FIELD (highest value wins).")
-@click.option("--levels", default=",".join(AVAILABLE_LEVELS), show_default=True,
-              help="Duplicate levels to detect (comma-separated).")
+@click.option(
+    "--keep",
+    default="first",
+    show_default=True,
+    help="Which copy stays: first, longest, or a FIELD (highest value wins).",
+)
+@click.option(
+    "--levels",
+    default=",".join(AVAILABLE_LEVELS),
+    show_default=True,
+    help="Duplicate levels to detect (comma-separated).",
+)
 @click.option("--drop", default="exact", show_default=True, help="Detected levels to remove.")
 @click.option("--no-repair", is_flag=True, help="Skip the repair stage.")
 @handle_errors
-def scan(inputs: tuple[str, ...], out: str, text_field: str, id_field: str | None, format: str | None,
-         max_doc_bytes: int, quiet: bool, keep: str, levels: str, drop: str, no_repair: bool) -> None:
+def scan(
+    inputs: tuple[str, ...],
+    out: str,
+    text_field: str,
+    id_field: str | None,
+    format: str | None,
+    max_doc_bytes: int,
+    quiet: bool,
+    keep: str,
+    levels: str,
+    drop: str,
+    no_repair: bool,
+) -> None:
     """Read INPUTS (files, folders, or - for stdin), repair, drop copies, write --out.
 
     Inputs may be JSONL, CSV/TSV, Parquet or .txt/.md files (one document each), optionally
@@ -113,20 +152,42 @@ def scan(inputs: tuple[str, ...], out: str, text_field: str, id_field: str | Non
     Example:
         retold scan stories.jsonl.gz more/ --out curated/ --keep longest
     """
-    result = api.scan(list(inputs), out, text_field=text_field, id_field=id_field, format=format,
-                      keep=keep, levels=levels, drop=drop, repair=not no_repair,
-                      max_doc_bytes=max_doc_bytes, quiet=quiet)
+    result = api.scan(
+        list(inputs),
+        out,
+        text_field=text_field,
+        id_field=id_field,
+        format=format,
+        keep=keep,
+        levels=levels,
+        drop=drop,
+        repair=not no_repair,
+        max_doc_bytes=max_doc_bytes,
+        quiet=quiet,
+    )
     report(result, quiet)
 
 
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--out", "-o", required=True, type=click.Path(file_okay=False),
-              help="Folder for kept.jsonl (repaired records), quarantine.jsonl and summary.json.")
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder for kept.jsonl (repaired records), quarantine.jsonl and summary.json.",
+)
 @input_options
 @handle_errors
-def fix(inputs: tuple[str, ...], out: str, text_field: str, id_field: str | None, format: str | None,
-        max_doc_bytes: int, quiet: bool) -> None:
+def fix(
+    inputs: tuple[str, ...],
+    out: str,
+    text_field: str,
+    id_field: str | None,
+    format: str | None,
+    max_doc_bytes: int,
+    quiet: bool,
+) -> None:
     """Repair INPUTS only: mojibake, HTML entities, control characters, line endings, NFC.
 
     Each record in kept.jsonl lists what was fixed in retold.fixes (e.g. "mojibake:macroman").
@@ -135,16 +196,34 @@ def fix(inputs: tuple[str, ...], out: str, text_field: str, id_field: str | None
     Example:
         retold fix scraped.jsonl --out fixed/
     """
-    result = api.fix(list(inputs), out, text_field=text_field, id_field=id_field, format=format,
-                     max_doc_bytes=max_doc_bytes, quiet=quiet)
+    result = api.fix(
+        list(inputs),
+        out,
+        text_field=text_field,
+        id_field=id_field,
+        format=format,
+        max_doc_bytes=max_doc_bytes,
+        quiet=quiet,
+    )
     report(result, quiet)
 
 
 @cli.command()
-@click.option("--out", "-o", default="retold-demo", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for the demo corpus, its ground truth and the scan outputs.")
-@click.option("--stories", default=200, show_default=True, type=click.IntRange(min=1),
-              help="Original stories to generate (planted copies come on top).")
+@click.option(
+    "--out",
+    "-o",
+    default="retold-demo",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the demo corpus, its ground truth and the scan outputs.",
+)
+@click.option(
+    "--stories",
+    default=200,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Original stories to generate (planted copies come on top).",
+)
 @click.option("--seed", default=0, show_default=True, type=int, help="Generator seed.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @handle_errors

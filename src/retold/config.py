@@ -61,7 +61,9 @@ class ScanConfig:
             value = getattr(self, name)
             for level in value:
                 if level not in LEVELS:
-                    raise BadOption(f"unknown level {level!r} in {name}; expected some of {', '.join(LEVELS)}")
+                    raise BadOption(
+                        f"unknown level {level!r} in {name}; expected some of {', '.join(LEVELS)}"
+                    )
                 if level not in AVAILABLE_LEVELS:
                     raise BadOption(
                         f"level {level!r} is not available in this version of retold "

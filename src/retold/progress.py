@@ -16,6 +16,7 @@ def progress(items: Iterable[T], desc: str, quiet: bool, total: int | None = Non
         return
     from tqdm import tqdm
 
-    with tqdm(items, desc=desc, total=total, unit=" doc", file=sys.stderr, mininterval=0.5,
-              dynamic_ncols=True) as bar:
+    with tqdm(
+        items, desc=desc, total=total, unit=" doc", file=sys.stderr, mininterval=0.5, dynamic_ncols=True
+    ) as bar:
         yield from bar

@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
-from conftest import read_jsonl
 
 import retold
+from conftest import read_jsonl
 
 STORIES = [
     {"id": "a", "text": "The fox ran home."},
@@ -105,7 +105,11 @@ def test_folder_of_text_files(tmp_path: Path, invariant) -> None:
     summary = invariant(folder / "out")
     assert result.documents_in == 5 and result.kept == 3 and result.quarantined == 2
     kept = {r["id"]: r["text"] for r in read_jsonl(folder / "out" / "kept.jsonl")}
-    assert kept == {"a.txt": "First story.\nSecond line.\n", "sub/b.md": "# Title\n\nBody.", "sub/c.txt": "hi"}
+    assert kept == {
+        "a.txt": "First story.\nSecond line.\n",
+        "sub/b.md": "# Title\n\nBody.",
+        "sub/c.txt": "hi",
+    }
     assert summary["repairs"] == {"fix_crlf": 1}
 
 
@@ -192,7 +196,9 @@ def test_empty_file(tmp_path: Path, invariant) -> None:
 
 def test_oversize_document(tmp_path: Path, invariant) -> None:
     big = "word " * 300_000  # 1.5 MB
-    src = write(tmp_path / "big.jsonl", jsonl_bytes([{"id": "big", "text": big}, {"id": "s", "text": "small"}]))
+    src = write(
+        tmp_path / "big.jsonl", jsonl_bytes([{"id": "big", "text": big}, {"id": "s", "text": "small"}])
+    )
     result = retold.scan(src, out=tmp_path / "out", max_doc_bytes=1 << 20)
     invariant(tmp_path / "out")
     q = read_jsonl(tmp_path / "out" / "quarantine.jsonl")

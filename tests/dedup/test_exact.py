@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import read_jsonl
 
 import retold
+from conftest import read_jsonl
 from retold.dedup.exact import normalize_for_hash
 
 
@@ -42,8 +42,11 @@ def test_clusters_and_both_directions(tmp_path: Path) -> None:
     result = retold.scan(corpus(tmp_path), out=tmp_path / "out")
     members = read_jsonl(tmp_path / "out" / "clusters.jsonl")
     assert [(m["id"], m["cluster_id"], m["cluster_size"], m["kept"]) for m in members] == [
-        ("a", "exact-1", 3, True), ("b", "exact-2", 2, True), ("c", "exact-1", 3, False),
-        ("d", "exact-1", 3, False), ("e", "exact-2", 2, False),
+        ("a", "exact-1", 3, True),
+        ("b", "exact-2", 2, True),
+        ("c", "exact-1", 3, False),
+        ("d", "exact-1", 3, False),
+        ("e", "exact-2", 2, False),
     ]
     groups = {kept["id"]: [d["id"] for d in dups] for kept, dups in result.selected_with_duplicates()}
     assert groups == {"a": ["c", "d"], "b": ["e"]}
@@ -59,7 +62,12 @@ def test_detected_but_not_dropped(tmp_path: Path, invariant) -> None:
 
 def test_mojibake_copy_is_exact_after_repair(tmp_path: Path) -> None:
     path = tmp_path / "m.jsonl"
-    path.write_text(json.dumps({"id": "x", "text": "A small café."}) + "\n"
-                    + json.dumps({"id": "y", "text": "A small caf√©."}) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps({"id": "x", "text": "A small café."})
+        + "\n"
+        + json.dumps({"id": "y", "text": "A small caf√©."})
+        + "\n",
+        encoding="utf-8",
+    )
     result = retold.scan(path, out=tmp_path / "out")
     assert result.dropped == {"exact": 1} and result.repaired == 1

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import SHARED, requires_shared
 from ftfy import fix_and_explain
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import SHARED, requires_shared
 from retold.repair.fixes import FTFY_CONFIG, needs_ftfy, repair_text
 
 
@@ -64,8 +64,11 @@ def test_seeds() -> None:
     "text, expected, fix",
     [
         ("The café and the caf√©", "The café and the café", "partial_mojibake:macroman"),
-        ("Déjà vu, but the crÃ¨me brÃ»lÃ©e was cold", "Déjà vu, but the crème brûlée was cold",
-         "decode_inconsistent_utf8"),  # ftfy handles partial cp1252 itself
+        (
+            "Déjà vu, but the crÃ¨me brÃ»lÃ©e was cold",
+            "Déjà vu, but the crème brûlée was cold",
+            "decode_inconsistent_utf8",
+        ),  # ftfy handles partial cp1252 itself
         ("Zoë met “Zo√´” at the café.", "Zoë met “Zoë” at the café.", "partial_mojibake:macroman"),
     ],
 )

@@ -43,15 +43,15 @@ class ReadOptions:
 # --- records from parsed rows ------------------------------------------------------------------
 
 
-def make_record(
-    data: dict[str, Any], source: Source, line: int, opts: ReadOptions, raw: bytes
-) -> Item:
+def make_record(data: dict[str, Any], source: Source, line: int, opts: ReadOptions, raw: bytes) -> Item:
     """Check a parsed row's text and id, and make it a Record (or say why it cannot be one)."""
     field = opts.text_field
     if field not in data:
         names = ", ".join(list(data)[:8]) or "none"
         return Quarantined(
-            source.name, line, f"no text field {field!r} (fields: {names}); pass --text-field",
+            source.name,
+            line,
+            f"no text field {field!r} (fields: {names}); pass --text-field",
             *clip_raw(raw),
         )
     text = data[field]
@@ -65,7 +65,8 @@ def make_record(
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > opts.max_doc_bytes:
         return Quarantined(
-            source.name, line,
+            source.name,
+            line,
             f"document is {size:,} bytes, over --max-doc-bytes {opts.max_doc_bytes:,}",
             *clip_raw(raw),
         )
@@ -101,16 +102,16 @@ def iter_lines(stream: io.BufferedReader, source: Source, cap: int) -> Iterator[
             line = stream.readline(cap + 1)
         except _STREAM_ERRORS as exc:
             yield Quarantined(
-                source.name, number + 1,
-                f"input stream broke off after line {number} (truncated or corrupt "
-                f"compressed file?): {exc}",
+                source.name,
+                number + 1,
+                f"input stream broke off after line {number} (truncated or corrupt compressed file?): {exc}",
             )
             return
         if not line:
             return
         number += 1
         if number == 1 and line.startswith(BOM):
-            line = line[len(BOM):]
+            line = line[len(BOM) :]
         full_size = None
         if len(line) > cap and not line.endswith(b"\n"):
             full_size = len(line)
@@ -140,9 +141,9 @@ def read_jsonl(stream: io.BufferedReader, source: Source, opts: ReadOptions) -> 
         n, body = item.number, item.data
         if item.full_size is not None:
             yield Quarantined(
-                source.name, n,
-                f"line is {item.full_size:,} bytes, over twice --max-doc-bytes "
-                f"{opts.max_doc_bytes:,}",
+                source.name,
+                n,
+                f"line is {item.full_size:,} bytes, over twice --max-doc-bytes {opts.max_doc_bytes:,}",
                 *clip_raw(body, item.full_size),
             )
             continue
@@ -162,7 +163,9 @@ def read_jsonl(stream: io.BufferedReader, source: Source, opts: ReadOptions) -> 
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
             yield Quarantined(
-                source.name, n, f"malformed JSON: {exc.msg} at column {exc.colno}",
+                source.name,
+                n,
+                f"malformed JSON: {exc.msg} at column {exc.colno}",
                 *clip_raw(body),
             )
             continue
@@ -171,9 +174,7 @@ def read_jsonl(stream: io.BufferedReader, source: Source, opts: ReadOptions) -> 
             continue
         if not isinstance(obj, dict):
             kind = type(obj).__name__
-            yield Quarantined(
-                source.name, n, f"JSON line is {kind}, expected an object", *clip_raw(body)
-            )
+            yield Quarantined(source.name, n, f"JSON line is {kind}, expected an object", *clip_raw(body))
             continue
         yield make_record(obj, source, n, opts, body)
 
@@ -234,8 +235,10 @@ def read_csv(
             continue  # blank line
         if len(row) != len(header):
             yield Quarantined(
-                source.name, line,
-                f"row has {len(row)} fields, header has {len(header)}", *clip_raw(raw),
+                source.name,
+                line,
+                f"row has {len(row)} fields, header has {len(header)}",
+                *clip_raw(raw),
             )
             continue
         yield make_record(dict(zip(header, row, strict=True)), source, line, opts, raw)
@@ -287,7 +290,8 @@ def read_text(stream: io.BufferedReader, source: Source, opts: ReadOptions) -> I
         return
     if size > opts.max_doc_bytes:
         yield Quarantined(
-            source.name, None,
+            source.name,
+            None,
             f"document is {size:,} bytes, over --max-doc-bytes {opts.max_doc_bytes:,}",
             *clip_raw(raw, size),
         )
@@ -300,10 +304,12 @@ def read_text(stream: io.BufferedReader, source: Source, opts: ReadOptions) -> I
             return
     else:
         if raw.startswith(BOM):
-            raw = raw[len(BOM):]
+            raw = raw[len(BOM) :]
         if b"\x00" in raw:
             yield Quarantined(
-                source.name, None, "NUL bytes in text file (binary, or UTF-16 without a BOM?)",
+                source.name,
+                None,
+                "NUL bytes in text file (binary, or UTF-16 without a BOM?)",
                 *clip_raw(raw),
             )
             return
@@ -311,7 +317,9 @@ def read_text(stream: io.BufferedReader, source: Source, opts: ReadOptions) -> I
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             yield Quarantined(
-                source.name, None, f"invalid UTF-8 at byte {exc.start}: {exc.reason}",
+                source.name,
+                None,
+                f"invalid UTF-8 at byte {exc.start}: {exc.reason}",
                 *clip_raw(raw),
             )
             return

@@ -83,9 +83,7 @@ def _sniff_format(head: bytes) -> str | None:
     return None
 
 
-def expand_inputs(
-    inputs: list[str], fmt: str | None = None, exclude: Path | None = None
-) -> list[Source]:
+def expand_inputs(inputs: list[str], fmt: str | None = None, exclude: Path | None = None) -> list[Source]:
     """Turn the user's input arguments into sources, in a deterministic order.
 
     Folders are walked recursively in sorted order; hidden entries and ``exclude`` (the output

@@ -86,9 +86,7 @@ class ExactIndex:
         # number the non-singleton groups by their kept document's position
         numbered = np.full(len(first), -1, dtype=np.int64)
         multi_groups = np.flatnonzero(multi)
-        numbered[multi_groups[np.argsort(leader[multi_groups], kind="stable")]] = np.arange(
-            len(multi_groups)
-        )
+        numbered[multi_groups[np.argsort(leader[multi_groups], kind="stable")]] = np.arange(len(multi_groups))
         docs = index[order]
         g = group
         in_multi = multi[g]

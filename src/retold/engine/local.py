@@ -44,8 +44,10 @@ LEVEL_NAMES = {v: k for k, v in LEVEL_CODES.items()}
 def prepare_out(out: Path, sources: list[Source]) -> Path:
     """Create ``out`` (and its work folder) or fail with a message that names the next step."""
     for source in sources:
-        if source.path is not None and source.path.resolve().parent == out.resolve() and (
-            source.path.name in OUTPUT_FILES
+        if (
+            source.path is not None
+            and source.path.resolve().parent == out.resolve()
+            and (source.path.name in OUTPUT_FILES)
         ):
             raise OutputNotWritable(
                 f"input {source.name} would be overwritten by this run's outputs; choose another --out"
@@ -65,8 +67,9 @@ def prepare_out(out: Path, sources: list[Source]) -> Path:
     return work
 
 
-def run_scan(inputs: list[str], out: Path, config: ScanConfig, quiet: bool = True,
-             mode: str = "scan") -> ScanResult:
+def run_scan(
+    inputs: list[str], out: Path, config: ScanConfig, quiet: bool = True, mode: str = "scan"
+) -> ScanResult:
     """Run the whole job (``mode="scan"``) or the repair stage alone (``mode="fix"``).
 
     On any failure the work folder is removed and earlier outputs in ``out`` stay as they were.
@@ -163,7 +166,9 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
 
     dropped = decisions.counts()
     kept = n - sum(dropped.values())
-    repairs = {k: v for k, v in sorted(repair.stats.items()) if k not in ("total", "repaired")} if repair else {}
+    repairs = (
+        {k: v for k, v in sorted(repair.stats.items()) if k not in ("total", "repaired")} if repair else {}
+    )
     warnings: list[str] = []
     if missing_field_hint and counts["quarantined"] == counts["documents_in"]:
         warnings.append(f"every record was quarantined: {missing_field_hint[0]}")
@@ -225,9 +230,7 @@ def _undrop(decisions: Decisions, reason: str) -> None:
     decisions.reason[decisions.reason == code] = 0
 
 
-def _write_outputs(
-    out: Path, spool_path: Path, ids: list[str], d: Decisions, mode: str, quiet: bool
-) -> None:
+def _write_outputs(out: Path, spool_path: Path, ids: list[str], d: Decisions, mode: str, quiet: bool) -> None:
     kept_w = AtomicWriter(out / "kept.jsonl")
     dropped_w = AtomicWriter(out / "dropped.jsonl") if mode == "scan" else None
     clusters_w = AtomicWriter(out / "clusters.jsonl") if mode == "scan" else None
@@ -256,14 +259,16 @@ def _write_outputs(
                     }
                     dropped_w.write_line(data[:-1] + ', "retold": ' + dumps(note) + "}")
                 if clusters_w is not None and d.cluster[i] >= 0:
-                    clusters_w.write_json({
-                        "id": rec_id,
-                        "cluster_id": _cluster_name(d, i),
-                        "level": LEVEL_NAMES[int(d.cluster_level[i])],
-                        "cluster_size": int(d.cluster_size[i]),
-                        "kept": reason == 0,
-                        "kept_id": ids[int(d.kept_of[i])] if d.kept_of[i] >= 0 else rec_id,
-                    })
+                    clusters_w.write_json(
+                        {
+                            "id": rec_id,
+                            "cluster_id": _cluster_name(d, i),
+                            "level": LEVEL_NAMES[int(d.cluster_level[i])],
+                            "cluster_size": int(d.cluster_size[i]),
+                            "kept": reason == 0,
+                            "kept_id": ids[int(d.kept_of[i])] if d.kept_of[i] >= 0 else rec_id,
+                        }
+                    )
         for w in writers:
             w.commit()
     except BaseException:

@@ -50,9 +50,7 @@ FTFY_CONFIG = TextFixerConfig(
 # Anything ftfy (with FTFY_CONFIG) could change. Text with none of these is left as it is without
 # calling ftfy at all, which is most of a clean corpus: see benchmarks/bench_repair.py.
 _TRIGGER_RE = re.compile(
-    "[\r\x80-\x9f\ud800-\udfff"
-    + "".join(re.escape(chr(c)) for c in sorted(CONTROL_CHARS))
-    + "]"
+    "[\r\x80-\x9f\ud800-\udfff" + "".join(re.escape(chr(c)) for c in sorted(CONTROL_CHARS)) + "]"
 )
 _LINE_START_BAD_RE = re.compile(r"(?m)^[ÃÂ] ")  # BADNESS_RE anchors this pattern at ^
 _LONE_SURROGATE_RE = re.compile("[\ud800-\udfff]")
