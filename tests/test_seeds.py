@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import SHARED, check_invariant, read_jsonl, requires_shared
 
+from conftest import SHARED, check_invariant, read_jsonl, requires_shared
 from retold.cli import cli
 
 
