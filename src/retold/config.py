@@ -12,6 +12,7 @@ LEVELS = ("exact", "near", "retold", "premise")
 #: The levels this version detects.
 AVAILABLE_LEVELS = ("exact",)
 DEFAULT_MAX_DOC_BYTES = 16 << 20
+MAX_DOC_BYTES_LIMIT = 1 << 30  # one document of 1 GiB is the most a run will hold in memory
 
 
 def parse_list(value: str | tuple[str, ...] | list[str] | None, default: tuple[str, ...]) -> tuple[str, ...]:
@@ -71,8 +72,10 @@ class ScanConfig:
                     )
         if not self.text_field:
             raise BadOption("--text-field must not be empty")
-        if self.max_doc_bytes < 1:
-            raise BadOption(f"--max-doc-bytes must be positive, got {self.max_doc_bytes}")
+        if not 1 <= self.max_doc_bytes <= MAX_DOC_BYTES_LIMIT:
+            raise BadOption(
+                f"--max-doc-bytes must be between 1 and {MAX_DOC_BYTES_LIMIT}, got {self.max_doc_bytes}"
+            )
         if not self.keep:
             raise BadOption("--keep must be first, longest or a field name")
 

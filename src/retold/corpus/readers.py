@@ -15,20 +15,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import zstandard
-
-from retold.corpus.sources import Source, open_binary, sniff_stdin_format
+from retold.corpus.sources import STREAM_ERRORS, Source, open_binary, sniff_stdin_format
 from retold.records import Quarantined, Record, clip_raw
 
 Item = Record | Quarantined
 BOM = b"\xef\xbb\xbf"
-_STREAM_ERRORS = (EOFError, OSError, zlib.error, zstandard.ZstdError)
+_STREAM_ERRORS = STREAM_ERRORS
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +169,9 @@ def read_jsonl(stream: io.BufferedReader, source: Source, opts: ReadOptions) -> 
         except RecursionError:
             yield Quarantined(source.name, n, "malformed JSON: nested too deeply", *clip_raw(body))
             continue
+        except ValueError as exc:  # e.g. an integer of more than 4300 digits
+            yield Quarantined(source.name, n, f"malformed JSON: {exc}", *clip_raw(body))
+            continue
         if not isinstance(obj, dict):
             kind = type(obj).__name__
             yield Quarantined(source.name, n, f"JSON line is {kind}, expected an object", *clip_raw(body))
@@ -182,20 +182,35 @@ def read_jsonl(stream: io.BufferedReader, source: Source, opts: ReadOptions) -> 
 def read_csv(
     stream: io.BufferedReader, source: Source, opts: ReadOptions, delimiter: str = ","
 ) -> Iterator[Item]:
-    """CSV/TSV with a header row. A quoted field may span lines; a row's raw bytes are kept."""
-    consumed: list[bytes] = []
+    """CSV/TSV with a header row; every physical line ends in exactly one unit.
+
+    CSV: a quoted field may span lines. A quote still open at the end of the file would swallow
+    every later row, so then only the row where it opened is quarantined ("unclosed quote") and
+    parsing resumes on the next line. TSV has no quoting (``csv.QUOTE_NONE``): a ``"`` at the start of
+    a text is text. Blank lines (also before the header) are skipped. A header that cannot be read
+    makes every row unreadable, each quarantined with that reason. Repeated column names become
+    ``name.1``, ``name.2`` so no column is lost.
+    """
+    csv.field_size_limit(max(csv.field_size_limit(), min(opts.max_doc_bytes * 2, 2**31 - 1)))
+    lines = iter_lines(stream, source, opts.max_doc_bytes * 2)
+    pushback: list[RawLine] = []
+    consumed: list[RawLine] = []
     problems: list[str] = []
     ended: list[Quarantined] = []
-    first_line = [0]
 
     def decoded() -> Iterator[str]:
-        for item in iter_lines(stream, source, opts.max_doc_bytes * 2):
+        while True:
+            if pushback:
+                item: RawLine | Quarantined = pushback.pop()
+            else:
+                try:
+                    item = next(lines)
+                except StopIteration:
+                    return
             if isinstance(item, Quarantined):
                 ended.append(item)
                 return
-            if not consumed:
-                first_line[0] = item.number
-            consumed.append(item.data)
+            consumed.append(item)
             data = item.data
             if item.full_size is not None:
                 problems.append(f"line is {item.full_size:,} bytes, over twice --max-doc-bytes")
@@ -209,62 +224,124 @@ def read_csv(
                 text = data.decode("utf-8", "replace")
             yield text + "\n"
 
-    reader = csv.reader(decoded(), delimiter=delimiter, strict=False)
+    def new_reader() -> Iterator[list[str]]:
+        if delimiter == "\t":
+            return csv.reader(decoded(), delimiter="\t", quoting=csv.QUOTE_NONE)
+        return csv.reader(decoded(), delimiter=delimiter, strict=True)
+
+    reader = new_reader()
     header: list[str] | None = None
+    header_error: str | None = None
     while True:
         try:
-            row = next(reader)
+            row: list[str] | None = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
+            if "unexpected end of data" in str(exc) and len(consumed) > 1:
+                # an unclosed quote ran to the end of the file: quarantine its first line only
+                first = consumed[0]
+                pushback.extend(reversed(consumed[1:]))
+                consumed.clear()
+                problems.clear()
+                yield Quarantined(
+                    source.name, first.number, "CSV error: unclosed quote", *clip_raw(first.data)
+                )
+                reader = new_reader()
+                continue
             problems.append(f"CSV error: {exc}")
             row = None
-        raw = b"\n".join(consumed)
-        line = first_line[0]
+            reader = new_reader()
+        raw = b"\n".join(line.data for line in consumed)
+        line = consumed[0].number if consumed else 0
         consumed.clear()
+        if problems and header is None and header_error is None and row is not None:
+            header_error = "; ".join(problems)
+            problems.clear()
+            yield Quarantined(source.name, line, f"header row unreadable: {header_error}", *clip_raw(raw))
+            continue
         if problems:
             yield Quarantined(source.name, line, "; ".join(problems), *clip_raw(raw))
             problems.clear()
             continue
-        if row is None:
+        if row is None or not row or row == [""]:
+            continue  # blank line
+        if header_error is not None:
+            yield Quarantined(source.name, line, f"header row unreadable: {header_error}", *clip_raw(raw))
             continue
         if header is None:
-            header = row
+            header = _unique_names(row)
             continue
-        if not row:
-            continue  # blank line
         if len(row) != len(header):
             yield Quarantined(
-                source.name,
-                line,
-                f"row has {len(row)} fields, header has {len(header)}",
-                *clip_raw(raw),
+                source.name, line, f"row has {len(row)} fields, header has {len(header)}", *clip_raw(raw)
             )
             continue
         yield make_record(dict(zip(header, row, strict=True)), source, line, opts, raw)
-    if consumed and problems:
-        yield Quarantined(source.name, first_line[0], "; ".join(problems), *clip_raw(b"\n".join(consumed)))
+    if consumed:
+        raw = b"\n".join(line.data for line in consumed)
+        reason = "; ".join(problems) or "CSV row cut off at the end of the input"
+        yield Quarantined(source.name, consumed[0].number, reason, *clip_raw(raw))
     yield from ended
 
 
+def _unique_names(header: list[str]) -> list[str]:
+    """Repeated column names get ``.1``, ``.2``… so no column is lost.
+
+    >>> _unique_names(["id", "text", "text", "text.1"])
+    ['id', 'text', 'text.2', 'text.1']
+    """
+    taken = set(header)
+    seen: set[str] = set()
+    out = []
+    for name in header:
+        if name in seen:
+            n = 1
+            while f"{name}.{n}" in taken:
+                n += 1
+            taken.add(f"{name}.{n}")
+            name = f"{name}.{n}"
+        seen.add(name)
+        out.append(name)
+    return out
+
+
 def read_parquet(stream: io.BufferedReader, source: Source, opts: ReadOptions) -> Iterator[Item]:
+    """Parquet, batch by batch. A column whose values Python cannot hold (nanosecond timestamps,
+    say) is read as strings; if the file breaks off, each row not read is quarantined by number."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
         handle: Any = source.path if source.path is not None and _plain(source) else _spool(stream)
         pf = pq.ParquetFile(handle)
+        total = pf.metadata.num_rows
     except Exception as exc:  # pyarrow raises several types for a bad file
         yield Quarantined(source.name, None, f"unreadable Parquet file: {exc}")
         return
     row = 0
     try:
         for batch in pf.iter_batches(batch_size=1024):
-            for data in batch.to_pylist():
+            for data in _batch_rows(batch, pa):
                 row += 1
                 raw = json.dumps(data, ensure_ascii=False, default=str).encode("utf-8", "replace")
                 yield make_record(data, source, row, opts, raw)
     except Exception as exc:
-        yield Quarantined(source.name, row + 1, f"Parquet file broke off after row {row}: {exc}")
+        for missing in range(row + 1, max(total, row + 1) + 1):
+            yield Quarantined(source.name, missing, f"Parquet file broke off after row {row}: {exc}")
+
+
+def _batch_rows(batch: Any, pa: Any) -> list[dict[str, Any]]:
+    try:
+        return batch.to_pylist()
+    except Exception:
+        columns = {}
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
+            try:
+                columns[name] = column.to_pylist()
+            except Exception:
+                columns[name] = column.cast(pa.string()).to_pylist()
+        return [{name: columns[name][i] for name in columns} for i in range(batch.num_rows)]
 
 
 def _plain(source: Source) -> bool:
@@ -329,6 +406,9 @@ def read_text(stream: io.BufferedReader, source: Source, opts: ReadOptions) -> I
 
 def read_source(source: Source, opts: ReadOptions) -> Iterator[Item]:
     """All items of one source, in order."""
+    if source.error is not None:
+        yield Quarantined(source.name, None, source.error)
+        return
     try:
         stream = open_binary(source.path)
     except OSError as exc:
@@ -336,7 +416,7 @@ def read_source(source: Source, opts: ReadOptions) -> Iterator[Item]:
         return
     with stream:
         fmt = source.format
-        if fmt == "auto":
+        if fmt == "auto":  # stdin or a pipe
             fmt = sniff_stdin_format(stream)
         if fmt == "jsonl":
             yield from read_jsonl(stream, source, opts)

@@ -7,18 +7,18 @@ Format comes from ``--format`` or the extension under any compression suffix; st
 from __future__ import annotations
 
 import bz2
-import gzip
 import io
 import os
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import zstandard
 
-from retold.errors import InputNotFound, UnknownFormat
+from retold.errors import BadOption, InputNotFound, OutputNotWritable, UnknownFormat
 
 FORMATS = ("jsonl", "csv", "tsv", "parquet", "text")
 
@@ -48,6 +48,7 @@ class Source:
     path: Path | None  # None for stdin
     format: str
     id_prefix: str  # default ids are f"{id_prefix}:{line}" (or the bare prefix for text files)
+    error: str | None = None  # set when the source cannot be read at all (an unreadable folder)
 
 
 def detect_compression(head: bytes) -> str | None:
@@ -92,23 +93,41 @@ def expand_inputs(inputs: list[str], fmt: str | None = None, exclude: Path | Non
     if fmt is not None and fmt not in FORMATS:
         raise UnknownFormat(f"unknown --format {fmt!r}; expected one of {', '.join(FORMATS)}")
     sources: list[Source] = []
+    if inputs.count("-") > 1:
+        raise BadOption("stdin (-) can be an input only once")
+    if exclude is not None:
+        for arg in inputs:
+            if arg != "-" and Path(arg).is_dir() and Path(arg).resolve() == exclude.resolve():
+                raise OutputNotWritable(
+                    f"--out {exclude} is an input folder; its files would be overwritten: choose another --out"
+                )
+    seen: set[Path] = set()
     for arg in inputs:
         if arg == "-":
             sources.append(Source("<stdin>", None, fmt or "auto", "stdin"))
             continue
         path = Path(arg)
         if path.is_dir():
-            found = sorted(_walk(path, exclude))
+            errors: list[tuple[str, str]] = []
+            found = sorted(_walk(path, exclude, errors))
+            for where, why in errors:
+                sources.append(Source(where, None, "error", where, error=f"cannot read folder: {why}"))
             for f in found:
+                if f.resolve() in seen:
+                    continue
+                seen.add(f.resolve())
                 rel = f.relative_to(path).as_posix()
                 _, f_fmt = _split_suffixes(f)
                 sources.append(Source(str(f), f, fmt or f_fmt or "text", rel))
             continue
         if not path.exists():
             raise InputNotFound(f"input not found: {arg} (check the path, or pass - to read stdin)")
-        if not path.is_file():
-            raise InputNotFound(f"input is not a file or folder: {arg}")
+        if path.resolve() in seen:
+            continue  # the same file twice is read once
+        seen.add(path.resolve())
         _, f_fmt = _split_suffixes(path)
+        if fmt is None and f_fmt is None and not path.is_file():
+            f_fmt = "auto"  # a pipe such as <(cmd): sniffed from the one stream when read
         if fmt is None and f_fmt is None:
             f_fmt = _sniff_file(path)
         if fmt is None and f_fmt is None:
@@ -120,14 +139,33 @@ def expand_inputs(inputs: list[str], fmt: str | None = None, exclude: Path | Non
     return sources
 
 
+STREAM_ERRORS = (EOFError, OSError, zlib.error, zstandard.ZstdError)
+
+
+def _peek(stream: io.BufferedReader) -> bytes | None:
+    """The first bytes, or None when the stream breaks already (the reader then quarantines it)."""
+    try:
+        return stream.peek(4096)[:4096]
+    except STREAM_ERRORS:
+        return None
+
+
 def _sniff_file(path: Path) -> str | None:
-    with open_binary(path) as fh:
-        return _sniff_format(fh.peek(4096)[:4096])
+    try:
+        with open_binary(path) as fh:
+            head = _peek(fh)
+    except OSError:
+        return "jsonl"  # unreadable: read_source quarantines it with the reason
+    return "jsonl" if head is None else _sniff_format(head)
 
 
-def _walk(root: Path, exclude: Path | None) -> Iterator[Path]:
+def _walk(root: Path, exclude: Path | None, errors: list[tuple[str, str]]) -> Iterator[Path]:
     excluded = exclude.resolve() if exclude is not None else None
-    for dirpath, dirnames, filenames in os.walk(root):
+
+    def onerror(exc: OSError) -> None:
+        errors.append((str(exc.filename), exc.strerror or str(exc)))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror):
         here = Path(dirpath)
         if excluded is not None and (here.resolve() == excluded or excluded in here.resolve().parents):
             dirnames[:] = []
@@ -144,10 +182,71 @@ def _walk(root: Path, exclude: Path | None) -> Iterator[Path]:
                 yield p
 
 
+class _Decompressed(io.RawIOBase):
+    """A decompressing stream that hands out every byte it could decode before a break.
+
+    gzip/bz2 file objects drop what they had decoded when they hit a truncated end, and
+    zstandard's stream reader reports a truncated frame as a normal end. This one feeds the
+    library's incremental decoder (zlib, bz2, zstd) chunk by chunk, continues across concatenated
+    members/frames, and raises ``EOFError`` only after handing out all decoded data, when the input
+    ends inside a member.
+    """
+
+    def __init__(self, raw: io.BufferedIOBase, kind: str) -> None:
+        self._raw = raw
+        self._kind = kind
+        self._decoder = self._new_decoder()
+        self._pending = b""
+        self._started = False  # some input was fed to the current decoder
+        self._flushed = False
+
+    def _new_decoder(self) -> Any:
+        if self._kind == "gzip":
+            return zlib.decompressobj(31)
+        if self._kind == "bz2":
+            return bz2.BZ2Decompressor()
+        return zstandard.ZstdDecompressor().decompressobj()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            chunk = self._raw.read(1 << 16)
+            if not chunk:
+                if self._started and not self._decoder.eof:
+                    flush = getattr(self._decoder, "flush", None)
+                    if flush is not None and not self._flushed:
+                        self._flushed = True  # what the decoder holds back, before reporting the break
+                        self._pending += flush()
+                        if self._pending:
+                            continue
+                    raise EOFError(f"{self._kind} stream ended before its end marker (truncated file?)")
+                return 0
+            while chunk:
+                if self._decoder.eof:
+                    self._decoder = self._new_decoder()
+                    self._started = False
+                    if not chunk.strip(b"\x00"):
+                        break  # zero padding after the last member
+                self._started = True
+                self._pending += self._decoder.decompress(chunk)
+                chunk = self._decoder.unused_data if self._decoder.eof else b""
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
+
+
 def open_binary(path: Path | None) -> io.BufferedReader:
     """Open a path (or stdin for None) for reading, decompressing by magic bytes.
 
-    The result supports ``peek`` and ``readline(limit)``.
+    The result supports ``peek`` and ``readline(limit)``. A truncated or corrupt compressed
+    stream yields everything decodable, then raises ``EOFError`` / ``OSError`` / ``zlib.error``.
     """
     raw: BinaryIO
     if path is None:
@@ -161,18 +260,16 @@ def open_binary(path: Path | None) -> io.BufferedReader:
         comp, _ = _split_suffixes(path)
         if comp is not None and head:
             comp = None  # the extension says compressed, the bytes say otherwise: trust the bytes
-    if comp == "gzip":
-        return io.BufferedReader(gzip.GzipFile(fileobj=buf))  # type: ignore[arg-type]
-    if comp == "bz2":
-        return io.BufferedReader(bz2.BZ2File(buf))  # type: ignore[arg-type]
-    if comp == "zstd":
-        reader = zstandard.ZstdDecompressor().stream_reader(buf, read_across_frames=True)
-        return io.BufferedReader(reader)  # type: ignore[arg-type]
+    if comp is not None:
+        return io.BufferedReader(_Decompressed(buf, comp))  # type: ignore[arg-type]
     return buf  # type: ignore[return-value]
 
 
 def sniff_stdin_format(stream: io.BufferedReader) -> str:
-    fmt = _sniff_format(stream.peek(4096)[:4096])
+    head = _peek(stream)
+    if head is None or not head.strip():
+        return "jsonl"  # broken (the reader quarantines it) or empty (no documents)
+    fmt = _sniff_format(head)
     if fmt is None:
         raise UnknownFormat("cannot tell the format of stdin; pass --format (jsonl, csv, text …)")
     return fmt

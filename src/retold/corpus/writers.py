@@ -36,12 +36,26 @@ def dumps(obj: Any) -> str:
     >>> dumps({"a": "café"})
     '{"a": "café"}'
     """
-    text = json.dumps(obj, ensure_ascii=False, default=_default)
+    try:
+        text = json.dumps(obj, ensure_ascii=False, default=_default, allow_nan=False)
+    except ValueError:  # NaN or Infinity: not JSON; written as null so every reader can parse the line
+        text = json.dumps(_finite(obj), ensure_ascii=False, default=_default)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        text = json.dumps(obj, ensure_ascii=True, default=_default)
+        text = json.dumps(json.loads(text), ensure_ascii=True)
     return text
+
+
+def _finite(obj: Any) -> Any:
+    """Replace NaN and ±Infinity (not valid JSON) with None, recursively."""
+    if isinstance(obj, float) and (obj != obj or obj in (float("inf"), float("-inf"))):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
 
 
 class AtomicWriter:
@@ -61,10 +75,15 @@ class AtomicWriter:
     def write_json(self, obj: Any) -> None:
         self.write_line(dumps(obj))
 
+    def finish(self) -> None:
+        """Flush and close the temporary file, without putting it in place yet."""
+        if not self._fh.closed:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+
     def commit(self) -> None:
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
-        self._fh.close()
+        self.finish()
         os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
@@ -83,7 +102,17 @@ class AtomicWriter:
             self.abort()
 
 
+def pretty_json(obj: Any) -> str:
+    """Indented, sorted JSON; ASCII escapes where a string holds an unpaired surrogate."""
+    text = json.dumps(_finite(obj), ensure_ascii=False, indent=2, sort_keys=True, default=_default)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(_finite(obj), ensure_ascii=True, indent=2, sort_keys=True, default=_default)
+    return text
+
+
 def write_json_atomic(path: Path, obj: Any) -> None:
     """Write one JSON document (indented, sorted keys, trailing newline) atomically."""
     with AtomicWriter(path) as w:
-        w.write_line(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True, default=_default))
+        w.write_line(pretty_json(obj))

@@ -11,6 +11,7 @@ value rank last). Ties always go to the earlier document, so the choice is deter
 
 from __future__ import annotations
 
+import decimal
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,20 +43,20 @@ class KeepPolicy:
 def _as_number(value: Any) -> float:
     """A field's value as a float for ranking; missing or non-numeric values rank last.
 
-    >>> _as_number("3.5"), _as_number(True), _as_number(None)
-    (3.5, 1.0, -inf)
+    >>> _as_number("3.5"), _as_number(True), _as_number(None), _as_number(10**400), _as_number(decimal.Decimal("9.25"))
+    (3.5, 1.0, -inf, inf, 9.25)
     """
     if isinstance(value, bool):
         return float(value)
-    if isinstance(value, int | float):
-        return float(value) if not math.isnan(float(value)) else -math.inf
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            return -math.inf
-        return number if not math.isnan(number) else -math.inf
-    return -math.inf
+    if not isinstance(value, int | float | str | decimal.Decimal):
+        return -math.inf
+    try:
+        number = float(value)
+    except ValueError:
+        return -math.inf
+    except OverflowError:  # an integer beyond float range
+        return math.inf if value > 0 else -math.inf  # type: ignore[operator]
+    return -math.inf if math.isnan(number) else number
 
 
 @dataclass

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import time
 from collections import Counter
@@ -25,7 +24,7 @@ from retold import __version__
 from retold.config import ScanConfig
 from retold.corpus.readers import ReadOptions, read_inputs
 from retold.corpus.sources import Source, expand_inputs
-from retold.corpus.writers import AtomicWriter, dumps, write_json_atomic
+from retold.corpus.writers import AtomicWriter, dumps, pretty_json
 from retold.dedup.clusters import REASONS, Decisions, KeepPolicy
 from retold.dedup.exact import ExactIndex, ExactSignature
 from retold.errors import OutputNotWritable
@@ -89,6 +88,7 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
     work = prepare_out(out, sources)
     opts = ReadOptions(config.text_field, config.id_field, config.max_doc_bytes)
     keep = KeepPolicy(config.keep)
+    keep_field = config.keep if config.keep not in ("first", "longest") else None
 
     counts: Counter[str] = Counter()
     quarantine_errors: Counter[str] = Counter()
@@ -116,6 +116,8 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
                     missing_field_hint.append(item.error)
                 quarantine.write_json(item.to_json())
                 continue
+            if keep_field is not None and keep_field not in item.data:
+                counts["keep_field_missing"] += 1
             if "retold" in item.data:
                 item.data.pop("retold")
                 counts["reserved_field_replaced"] += 1
@@ -141,7 +143,7 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
                 spool.write(dumps(rec.data))
                 spool.write("\n")
                 n += 1
-        quarantine.commit()
+        quarantine.finish()
     except BaseException:
         quarantine.abort()
         raise
@@ -160,7 +162,11 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
     timings["dedup"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
-    _write_outputs(out, spool_path, ids, decisions, mode, quiet)
+    try:
+        staged = [quarantine, *_write_outputs(out, spool_path, ids, decisions, mode, quiet)]
+    except BaseException:
+        quarantine.abort()
+        raise
     timings["write"] = time.perf_counter() - t2
     shutil.rmtree(work, ignore_errors=True)
 
@@ -172,6 +178,11 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
     warnings: list[str] = []
     if missing_field_hint and counts["quarantined"] == counts["documents_in"]:
         warnings.append(f"every record was quarantined: {missing_field_hint[0]}")
+    if keep_field is not None and counts["keep_field_missing"]:
+        warnings.append(
+            f"{counts['keep_field_missing']} records lack the --keep field {keep_field!r}; "
+            "they rank last (ties go to the earlier record)"
+        )
     if counts["documents_in"] == 0:
         warnings.append("the input holds no documents")
     duplicate_ids = counts["duplicate_ids"]
@@ -210,7 +221,21 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
         "timings": result.timings,
     }
     assert result.documents_in == result.kept + result.dropped_total + result.quarantined
-    write_json_atomic(out / "summary.json", summary)
+    summary_w = AtomicWriter(out / "summary.json")
+    staged.append(summary_w)
+    try:
+        summary_w.write_line(pretty_json(summary))
+        for w in staged:  # everything is complete on disk: now put the files in place, summary last
+            w.finish()
+        for w in staged:
+            w.commit()
+    except BaseException:
+        for w in staged:
+            w.abort()
+        raise
+    if mode == "fix":
+        for name in ("dropped.jsonl", "clusters.jsonl"):
+            (out / name).unlink(missing_ok=True)
     return result
 
 
@@ -230,7 +255,10 @@ def _undrop(decisions: Decisions, reason: str) -> None:
     decisions.reason[decisions.reason == code] = 0
 
 
-def _write_outputs(out: Path, spool_path: Path, ids: list[str], d: Decisions, mode: str, quiet: bool) -> None:
+def _write_outputs(
+    out: Path, spool_path: Path, ids: list[str], d: Decisions, mode: str, quiet: bool
+) -> list[AtomicWriter]:
+    """Write kept/dropped/clusters to temporary files; the caller puts them in place."""
     kept_w = AtomicWriter(out / "kept.jsonl")
     dropped_w = AtomicWriter(out / "dropped.jsonl") if mode == "scan" else None
     clusters_w = AtomicWriter(out / "clusters.jsonl") if mode == "scan" else None
@@ -270,16 +298,12 @@ def _write_outputs(out: Path, spool_path: Path, ids: list[str], d: Decisions, mo
                         }
                     )
         for w in writers:
-            w.commit()
+            w.finish()
     except BaseException:
         for w in writers:
             w.abort()
         raise
-    if mode == "fix":
-        for name in ("dropped.jsonl", "clusters.jsonl"):
-            stale = out / name
-            if stale.exists():
-                os.remove(stale)
+    return writers
 
 
 def _cluster_name(d: Decisions, i: int) -> str | None:

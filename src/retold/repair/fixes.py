@@ -148,7 +148,7 @@ def fix_partial_mojibake(line: str) -> tuple[str, list[str]]:
                 encodings = [param for action, param in steps if action == "encode"]
             else:
                 fixed, encodings = _from_macroman(piece), ["macroman"]
-                if not _plausible_macroman_fix(fixed):
+                if not _plausible_macroman_fix(fixed) or _punctuation_led(piece, fixed):
                     continue
             if fixed != piece and not BADNESS_RE.search(fixed) and _one_script(fixed):
                 names.extend(f"partial_mojibake:{e}" for e in encodings)
@@ -179,13 +179,28 @@ def _plausible_macroman_fix(fixed: str) -> bool:
     [True, True, True, False, False, False]
     """
     new = [ch for ch in fixed if ord(ch) > 0x7F]
-    if not new or any(unicodedata.category(ch) in ("Co", "Cn", "Cs", "Cc") for ch in new):
+    if not new or any(unicodedata.category(ch) in ("Co", "Cn", "Cs", "Cc", "Mn", "Me") for ch in new):
         return False
     if any(ord(ch) >= 0x800 and unicodedata.category(ch)[0] in "LSM" for ch in new):
         return True
     if not all(ch.isalpha() or unicodedata.category(ch) == "Mn" for ch in new):
         return False
     return len(new) >= 2 or any(ch.isascii() and ch.isalpha() for ch in fixed)
+
+
+_PUNCT_LEADS = frozenset("“”‘’«»…–—‹›‚„")
+
+
+def _punctuation_led(piece: str, fixed: str) -> bool:
+    """A lone pair led by punctuation (``«Ç``, ``…à``, ``“Ü``) is legitimate text far more often
+    than mojibake; only a run of several decoded letters (a whole Cyrillic word) outweighs that.
+
+    >>> _punctuation_led("«Ça", "ǂa"), _punctuation_led("—Ñ—É—Ç–±–æ–ª", "футбол")
+    (True, False)
+    """
+    pairs = _MACROMAN_PAIR_RE.findall(piece)
+    decoded_letters = sum(1 for ch in fixed if ord(ch) > 0x7F and ch.isalpha())
+    return any(p[0] in _PUNCT_LEADS for p in pairs) and decoded_letters < 2
 
 
 def _one_script(word: str) -> bool:
