@@ -7,13 +7,14 @@ in order; see :mod:`retold.engine.local`.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterable, Iterator
 
 from retold.records import Record
 
 
-class Stage:
+class Stage(ABC):
     """Base class. Subclasses implement :meth:`process` (one record in, one record out)."""
 
     name = "stage"
@@ -21,8 +22,9 @@ class Stage:
     def __init__(self) -> None:
         self.stats: Counter[str] = Counter()
 
+    @abstractmethod
     def process(self, record: Record) -> Record:
-        raise NotImplementedError(f"{type(self).__name__} must implement process()")
+        """Return the record, changed or annotated."""
 
     def run(self, records: Iterable[Record], rank: int = 0, world_size: int = 1) -> Iterator[Record]:
         for record in records:

@@ -113,9 +113,15 @@ def score(result: ScanResult, truth: list, clean: dict[str, str]) -> list[KindSc
 
     for kind, level in (("near", "near"), ("retold", "retold")):
         planted = sum(1 for t in truth if t.kind == kind)
-        if level in AVAILABLE_LEVELS:  # pragma: no cover - arrives with the near/retold levels
-            raise NotImplementedError(f"scoring of the {level} level")
-        scores.append(KindScore(kind, planted, note=f"'{level}' level not in this version: not detected yet"))
+        scores.append(
+            KindScore(
+                kind,
+                planted,
+                note=f"'{level}' level not in this version: not detected yet"
+                if level not in AVAILABLE_LEVELS
+                else "",
+            )
+        )
 
     moji = [t for t in truth if t.kind == "mojibake"]
     flagged = {i for i, r in by_id.items() if any(_is_encoding_fix(f) for f in r["retold"].get("fixes", []))}
