@@ -25,7 +25,6 @@ from retold.records import Quarantined, Record, clip_raw
 
 Item = Record | Quarantined
 BOM = b"\xef\xbb\xbf"
-_STREAM_ERRORS = STREAM_ERRORS
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +96,7 @@ def iter_lines(stream: io.BufferedReader, source: Source, cap: int) -> Iterator[
     while True:
         try:
             line = stream.readline(cap + 1)
-        except _STREAM_ERRORS as exc:
+        except STREAM_ERRORS as exc:
             yield Quarantined(
                 source.name,
                 number + 1,
@@ -118,7 +117,7 @@ def iter_lines(stream: io.BufferedReader, source: Source, cap: int) -> Iterator[
                     full_size += len(more)
                     if not more or more.endswith(b"\n"):
                         break
-            except _STREAM_ERRORS:
+            except STREAM_ERRORS:
                 pass
         if line.endswith(b"\n"):
             line = line[:-1]
@@ -362,7 +361,7 @@ def read_text(stream: io.BufferedReader, source: Source, opts: ReadOptions) -> I
         if size > opts.max_doc_bytes:
             while more := stream.read(1 << 20):
                 size += len(more)
-    except _STREAM_ERRORS as exc:
+    except STREAM_ERRORS as exc:
         yield Quarantined(source.name, None, f"file broke off (truncated or corrupt?): {exc}")
         return
     if size > opts.max_doc_bytes:

@@ -38,12 +38,16 @@ def exact_digest(text: str) -> bytes:
 
 
 class ExactSignature(Stage):
-    """Pass 1 of exact dedup: ``record.meta["exact"] = exact_digest(record.text)``."""
+    """Pass 1 of exact dedup: ``record.meta["exact"] = exact_digest(record.text)``.
+
+    Empty (whitespace-only) texts get no digest: they are dropped as ``empty``, not grouped.
+    """
 
     name = "exact-signature"
 
     def process(self, record: Record) -> Record:
-        record.meta["exact"] = exact_digest(record.text)
+        if record.text.strip():
+            record.meta["exact"] = exact_digest(record.text)
         return record
 
 

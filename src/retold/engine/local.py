@@ -128,7 +128,7 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
             progress(read_inputs(sources, opts, counts), "read + repair", quiet)
         )
         for stage in stages:
-            records = _skip_empty(stage, records) if isinstance(stage, ExactSignature) else stage.run(records)
+            records = stage.run(records)
         n = 0
         ids: list[str] = []
         with open(spool_path, "w", encoding="utf-8", newline="\n") as spool:
@@ -237,16 +237,6 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
         for name in ("dropped.jsonl", "clusters.jsonl"):
             (out / name).unlink(missing_ok=True)
     return result
-
-
-def _skip_empty(stage: Stage, records: Iterable[Record]) -> Iterator[Record]:
-    """Run a dedup signature stage on non-empty records only (empty ones pass through untouched)."""
-    for rec in records:
-        if rec.text.strip():
-            stage.stats["total"] += 1
-            yield stage.process(rec)
-        else:
-            yield rec
 
 
 def _undrop(decisions: Decisions, reason: str) -> None:
