@@ -40,6 +40,11 @@ def scan(
     drop: str | Sequence[str] | None = None,
     repair: bool = True,
     max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES,
+    near_threshold: float = 0.7,
+    near_measure: str = "jaccard",
+    num_perm: int = 128,
+    ngram: int | None = None,
+    shingle: str = "word",
     quiet: bool = True,
 ) -> ScanResult:
     """Read, repair and deduplicate ``inputs``; write kept/dropped/quarantine/clusters/summary to ``out``.
@@ -56,9 +61,14 @@ def scan(
         format=format,
         keep=keep,
         levels=parse_list(levels, AVAILABLE_LEVELS),
-        drop=parse_list(drop, ("exact",)),
+        drop=None if drop is None else parse_list(drop, ()),
         repair=repair,
         max_doc_bytes=max_doc_bytes,
+        near_threshold=near_threshold,
+        near_measure=near_measure,
+        num_perm=num_perm,
+        ngram=ngram,
+        shingle=shingle,
     )
     return run_scan(_inputs(inputs), Path(out), config, quiet=quiet, mode="scan")
 

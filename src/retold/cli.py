@@ -126,7 +126,42 @@ def cli() -> None:
     show_default=True,
     help="Duplicate levels to detect (comma-separated).",
 )
-@click.option("--drop", default="exact", show_default=True, help="Detected levels to remove.")
+@click.option(
+    "--drop",
+    default=None,
+    help="Detected levels to remove [default: exact,near among --levels]; others are only reported.",
+)
+@click.option(
+    "--near-threshold",
+    type=click.FloatRange(0.0, 1.0, min_open=True),
+    default=0.7,
+    show_default=True,
+    help="Similarity at which a document is a near copy of the kept one.",
+)
+@click.option(
+    "--near-measure",
+    type=click.Choice(["jaccard", "containment"]),
+    default="jaccard",
+    show_default=True,
+    help="jaccard, or containment (share of the copy's shingles in the kept one: catches excerpts; "
+    "use with --keep longest).",
+)
+@click.option(
+    "--num-perm", type=click.IntRange(1, 1024), default=128, show_default=True, help="MinHash permutations."
+)
+@click.option(
+    "--ngram",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Shingle length [default: 5 words, or 24 characters with --shingle char].",
+)
+@click.option(
+    "--shingle",
+    type=click.Choice(["word", "char"]),
+    default="word",
+    show_default=True,
+    help="Shingle unit: word n-grams, or character n-grams (text without spaces).",
+)
 @click.option("--no-repair", is_flag=True, help="Skip the repair stage.")
 @handle_errors
 def scan(
@@ -139,7 +174,12 @@ def scan(
     quiet: bool,
     keep: str,
     levels: str,
-    drop: str,
+    drop: str | None,
+    near_threshold: float,
+    near_measure: str,
+    num_perm: int,
+    ngram: int | None,
+    shingle: str,
     no_repair: bool,
 ) -> None:
     """Read INPUTS (files, folders, or - for stdin), repair, drop copies, write --out.
@@ -163,6 +203,11 @@ def scan(
         drop=drop,
         repair=not no_repair,
         max_doc_bytes=max_doc_bytes,
+        near_threshold=near_threshold,
+        near_measure=near_measure,
+        num_perm=num_perm,
+        ngram=ngram,
+        shingle=shingle,
         quiet=quiet,
     )
     report(result, quiet)

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from retold.errors import BadOption
+
+if TYPE_CHECKING:
+    from retold.dedup.near import NearOptions
 
 #: The levels of the contract, closest first.
 LEVELS = ("exact", "near", "retold", "premise")
 #: The levels this version detects.
-AVAILABLE_LEVELS = ("exact",)
+AVAILABLE_LEVELS = ("exact", "near")
+#: The levels dropped unless --drop says otherwise (the contract: exact and near copies go).
+DEFAULT_DROP = ("exact", "near")
 DEFAULT_MAX_DOC_BYTES = 16 << 20
 MAX_DOC_BYTES_LIMIT = 1 << 30  # one document of 1 GiB is the most a run will hold in memory
 
@@ -39,12 +44,20 @@ class ScanConfig:
         the file extension, or sniffed for stdin.
     keep: which member of a cluster stays: ``first`` (input order, default), ``longest``, or a field
         name (highest numeric value wins; ties go to the earlier document).
-    levels: which duplicate levels are detected (default: every level this version has, ``exact``).
-    drop: which detected levels are removed from kept.jsonl (default ``exact``; later ``near`` too).
+    levels: which duplicate levels are detected (default: every level this version has).
+    drop: which detected levels are removed from kept.jsonl (default ``exact,near``); a detected
+        level not in ``drop`` is reported in clusters.jsonl and its documents kept.
     repair: run the repair stage (default True).
     drop_empty: drop documents whose text is empty or whitespace (default True for scan).
     max_doc_bytes: a document larger than this (UTF-8 bytes) is quarantined, not processed
         (default 16 MiB: larger "documents" in text corpora are nearly always concatenation errors).
+    near_threshold: a document is a near copy of the kept one when its similarity is at least this
+        (default 0.7, word 5-gram Jaccard; see :mod:`retold.dedup.near`).
+    near_measure: ``jaccard`` (default) or ``containment`` (share of the dropped document's shingles
+        found in the kept one; catches excerpts; pair it with ``keep="longest"``).
+    num_perm: MinHash permutations (default 128); ``bands``/``rows`` follow from the threshold.
+    ngram: shingle length (default 5 words, or 24 characters with ``shingle="char"``).
+    shingle: ``word`` (default) or ``char`` n-grams (for text without spaces between words).
     """
 
     text_field: str = "text"
@@ -52,12 +65,19 @@ class ScanConfig:
     format: str | None = None
     keep: str = "first"
     levels: tuple[str, ...] = AVAILABLE_LEVELS
-    drop: tuple[str, ...] = ("exact",)
+    drop: tuple[str, ...] | None = None
     repair: bool = True
     drop_empty: bool = True
     max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES
+    near_threshold: float = 0.7
+    near_measure: str = "jaccard"
+    num_perm: int = 128
+    ngram: int | None = None
+    shingle: str = "word"
 
     def __post_init__(self) -> None:
+        if self.drop is None:  # the default: the contract's dropped levels among those detected
+            object.__setattr__(self, "drop", tuple(x for x in DEFAULT_DROP if x in self.levels))
         for name in ("levels", "drop"):
             value = getattr(self, name)
             for level in value:
@@ -78,9 +98,28 @@ class ScanConfig:
             )
         if not self.keep:
             raise BadOption("--keep must be first, longest or a field name")
+        for name in self.drop or ():
+            if name not in self.levels:
+                raise BadOption(f"--drop {name} needs {name} in --levels too")
+        try:
+            self.near_options()
+        except ValueError as exc:
+            raise BadOption(str(exc)) from None
+
+    def near_options(self) -> NearOptions:
+        """The near level's options (imported here so exact-only runs stay light)."""
+        from retold.dedup.near import NearOptions
+
+        return NearOptions(
+            threshold=self.near_threshold,
+            measure=self.near_measure,
+            num_perm=self.num_perm,
+            ngram=self.ngram,
+            unit=self.shingle,
+        )
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["levels"] = list(self.levels)
-        out["drop"] = list(self.drop)
+        out["drop"] = list(self.drop or ())
         return out

@@ -22,7 +22,7 @@ from retold.records import Record
 
 KEPT = 0
 #: Reasons a document is dropped, as stored in :attr:`Decisions.reason`.
-REASONS = ("", "empty", "exact")
+REASONS = ("", "empty", "exact", "near")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,30 +60,55 @@ def _as_number(value: Any) -> float:
 
 
 @dataclass
+class LevelClusters:
+    """One level's clusters: ``cluster[i]`` (-1 if ``i`` is in none), its size, and its keeper."""
+
+    cluster: np.ndarray
+    size: np.ndarray
+    keeper: np.ndarray
+
+    @classmethod
+    def empty(cls, n: int) -> LevelClusters:
+        return cls(
+            np.full(n, -1, dtype=np.int64), np.zeros(n, dtype=np.int64), np.full(n, -1, dtype=np.int64)
+        )
+
+
+@dataclass
 class Decisions:
     """Per-document outcome, filled level by level.
 
     ``reason[i]`` indexes :data:`REASONS` (0 = kept); ``kept_of[i]`` is the index of the document
-    that ``i`` duplicates (-1 if none); ``similarity[i]`` the score of that match (NaN if none);
-    ``cluster[i]`` / ``cluster_size[i]`` the cluster ``i`` belongs to at the level that decided
-    it (-1 / 0 when ``i`` is in no cluster).
+    that ``i`` duplicates (-1 if none); ``similarity[i]`` the score of that match (NaN if none).
+    ``levels[name]`` holds each level's clusters: a document can be the keeper of an exact cluster
+    and a member of a near one. ``evidence[name][i]`` holds extra per-document scores of the
+    deciding match (NaN where none), written into dropped.jsonl.
     """
 
     n: int
     reason: np.ndarray = field(init=False)
     kept_of: np.ndarray = field(init=False)
     similarity: np.ndarray = field(init=False)
-    cluster: np.ndarray = field(init=False)
-    cluster_size: np.ndarray = field(init=False)
-    cluster_level: np.ndarray = field(init=False)
+    levels: dict[str, LevelClusters] = field(init=False)
+    evidence: dict[str, np.ndarray] = field(init=False)
 
     def __post_init__(self) -> None:
         self.reason = np.zeros(self.n, dtype=np.int8)
         self.kept_of = np.full(self.n, -1, dtype=np.int64)
         self.similarity = np.full(self.n, np.nan, dtype=np.float32)
-        self.cluster = np.full(self.n, -1, dtype=np.int64)
-        self.cluster_size = np.zeros(self.n, dtype=np.int64)
-        self.cluster_level = np.zeros(self.n, dtype=np.int8)
+        self.levels = {}
+        self.evidence = {}
+
+    def level(self, name: str) -> LevelClusters:
+        """The cluster arrays of a level, created on first use."""
+        if name not in self.levels:
+            self.levels[name] = LevelClusters.empty(self.n)
+        return self.levels[name]
+
+    def evidence_column(self, name: str) -> np.ndarray:
+        if name not in self.evidence:
+            self.evidence[name] = np.full(self.n, np.nan, dtype=np.float32)
+        return self.evidence[name]
 
     def drop(self, index: int, reason: str) -> None:
         self.reason[index] = REASONS.index(reason)
@@ -92,3 +117,14 @@ class Decisions:
         """Dropped documents by reason (only reasons that occurred)."""
         values = np.bincount(self.reason, minlength=len(REASONS))
         return {REASONS[i]: int(values[i]) for i in range(1, len(REASONS)) if values[i]}
+
+
+def number_clusters(keepers: np.ndarray) -> np.ndarray:
+    """Cluster numbers 0, 1, … in the input order of each cluster's kept document.
+
+    >>> number_clusters(np.array([7, 2, 9]))
+    array([1, 0, 2])
+    """
+    numbered = np.empty(len(keepers), dtype=np.int64)
+    numbered[np.argsort(keepers, kind="stable")] = np.arange(len(keepers))
+    return numbered

@@ -18,7 +18,7 @@ import unicodedata
 import numpy as np
 import xxhash
 
-from retold.dedup.clusters import Decisions
+from retold.dedup.clusters import REASONS, Decisions, number_clusters
 from retold.records import Record
 from retold.stages import Stage
 
@@ -67,7 +67,7 @@ class ExactIndex:
     def __len__(self) -> int:
         return len(self._index)
 
-    def decide(self, decisions: Decisions, level_code: int = 1) -> int:
+    def decide(self, decisions: Decisions) -> int:
         """Mark every non-kept member of each group as dropped ``exact``; return the cluster count.
 
         Cluster numbers follow the input position of each cluster's kept document.
@@ -87,20 +87,20 @@ class ExactIndex:
         sizes = np.diff(np.append(first, n))
         leader = index[order[first]]  # kept document of each group
         multi = sizes > 1
-        # number the non-singleton groups by their kept document's position
         numbered = np.full(len(first), -1, dtype=np.int64)
         multi_groups = np.flatnonzero(multi)
-        numbered[multi_groups[np.argsort(leader[multi_groups], kind="stable")]] = np.arange(len(multi_groups))
+        numbered[multi_groups] = number_clusters(leader[multi_groups])
         docs = index[order]
         g = group
         in_multi = multi[g]
         members = docs[in_multi]
-        decisions.cluster[members] = numbered[g[in_multi]]
-        decisions.cluster_size[members] = sizes[g[in_multi]]
-        decisions.cluster_level[members] = level_code
+        level = decisions.level("exact")
+        level.cluster[members] = numbered[g[in_multi]]
+        level.size[members] = sizes[g[in_multi]]
+        level.keeper[members] = leader[g[in_multi]]
         dup = in_multi & ~starts
         dropped = docs[dup]
-        decisions.reason[dropped] = 2  # REASONS.index("exact")
+        decisions.reason[dropped] = REASONS.index("exact")
         decisions.kept_of[dropped] = leader[g[dup]]
         decisions.similarity[dropped] = 1.0
         return int(multi.sum())

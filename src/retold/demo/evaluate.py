@@ -8,7 +8,7 @@ restored = the repaired text equals the clean text exactly.
 
 >>> report = run_demo(Path(__import__("tempfile").mkdtemp()), stories=30, seed=1)
 >>> [(s.kind, s.precision, s.recall) for s in report.scores if s.recall is not None]
-[('exact', 1.0, 1.0), ('mojibake', 1.0, 1.0)]
+[('exact', 1.0, 1.0), ('near', 1.0, 1.0), ('mojibake', 1.0, 1.0)]
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def _is_encoding_fix(name: str) -> bool:
 
 
 def score(result: ScanResult, truth: list, clean: dict[str, str]) -> list[KindScore]:
-    origin = {t.id: t.of for t in truth if t.of is not None and t.kind == "exact"}
+    origin = {t.id: t.of for t in truth if t.of is not None and t.kind in ("exact", "near")}
 
     def root(doc: str) -> str:
         return origin.get(doc, doc)
@@ -100,28 +100,32 @@ def score(result: ScanResult, truth: list, clean: dict[str, str]) -> list[KindSc
     dropped = list(result.dropped_records())
     kept_ids = {r["retold"]["id"]: r for r in result.kept_records()}
     by_id = {r["retold"]["id"]: r for r in dropped} | kept_ids
+    members = list(result.cluster_members())
     scores = []
 
-    exact = [t for t in truth if t.kind == "exact"]
-    pairs = [(r["retold"]["id"], r["retold"]["kept_id"]) for r in dropped if r["retold"]["reason"] == "exact"]
-    cluster_of = {m["id"]: m["cluster_id"] for m in result.cluster_members() if m["level"] == "exact"}
-    found = sum(
-        1 for t in exact if cluster_of.get(t.id) is not None and cluster_of.get(t.id) == cluster_of.get(t.of)
-    )
-    correct = sum(1 for a, b in pairs if root(a) == root(b))
-    scores.append(KindScore("exact", len(exact), found, len(pairs), correct, "exact level"))
-
-    for kind, level in (("near", "near"), ("retold", "retold")):
-        planted = sum(1 for t in truth if t.kind == kind)
-        scores.append(
-            KindScore(
-                kind,
-                planted,
-                note=f"'{level}' level not in this version: not detected yet"
-                if level not in AVAILABLE_LEVELS
-                else "",
-            )
+    for kind in ("exact", "near", "retold"):
+        planted = [t for t in truth if t.kind == kind]
+        if kind not in AVAILABLE_LEVELS:
+            note = f"'{kind}' level not in this version: not detected yet"
+            scores.append(KindScore(kind, len(planted), note=note))
+            continue
+        cluster_of = {m["id"]: m["cluster_id"] for m in members if m["level"] == kind}
+        in_cluster: dict[str, list[str]] = {}
+        for m in members:
+            if m["level"] == kind:
+                in_cluster.setdefault(m["cluster_id"], []).append(m["id"])
+        # found: the copy shares a cluster with its original, or with an exact copy of it (which is
+        # the one kept when it comes first in the input)
+        found = sum(
+            1
+            for t in planted
+            if any(root(o) == root(t.of) for o in in_cluster.get(cluster_of.get(t.id, ""), []) if o != t.id)
         )
+        pairs = [
+            (r["retold"]["id"], r["retold"]["kept_id"]) for r in dropped if r["retold"]["reason"] == kind
+        ]
+        correct = sum(1 for a, b in pairs if root(a) == root(b))
+        scores.append(KindScore(kind, len(planted), found, len(pairs), correct, f"{kind} level"))
 
     moji = [t for t in truth if t.kind == "mojibake"]
     flagged = {i for i, r in by_id.items() if any(_is_encoding_fix(f) for f in r["retold"].get("fixes", []))}

@@ -10,7 +10,7 @@ plants four kinds of defect whose answers it knows:
     so they are still equal after NFC, casefolding and whitespace folding.
 ``near``
     an original with light edits: 2-8% of its words replaced, deleted or inserted, or one extra
-    sentence appended. The note gives the word 5-gram Jaccard with the original (0.6-0.95).
+    sentence appended. The note gives the word 5-gram Jaccard with the original (0.72-0.95).
 ``retold``
     the same story told again: the same events in the same order, with the same roles, but every
     character renamed (the place too, half the time), every sentence in a different phrasing and
@@ -1060,15 +1060,16 @@ def _edit_words(text: str, rng: random.Random, rate: float) -> tuple[str, str]:
 
 
 def _near_copy(story: _Story, text: str, rng: random.Random) -> tuple[str, str]:
-    """Light edits (2-8% of words) or one appended sentence; Jaccard with the original 0.6-0.95."""
+    """Light edits (1-4% of words) or one appended sentence; Jaccard with the original 0.72-0.95,
+    above the default near threshold (0.7), so every planted near copy is one retold should find."""
     if rng.random() < 0.75:
-        rate = rng.uniform(0.02, 0.08)
-        for _ in range(8):
+        rate = rng.uniform(0.01, 0.04)
+        for _ in range(12):
             new, desc = _edit_words(text, rng, rate)
             j = word_ngram_jaccard(text, new)
-            if 0.6 <= j <= 0.95:
+            if 0.72 <= j <= 0.95:
                 return new, f"{desc}, word 5-gram Jaccard {j:.2f}"
-            rate = rate * 0.75 if j < 0.6 else rate * 1.3
+            rate = rate * 0.75 if j < 0.72 else rate * 1.3
     used = {key for paragraph in story.plan for key, _ in paragraph}
     key = rng.choice([k for k in _FILLER_KEYS + _EVENT_KEYS_NO_C if k not in used])
     sentence = rng.choice(_TEMPLATES[key]).format_map(story.slots)

@@ -1,10 +1,12 @@
 """The local engine: one process, two streaming passes over the corpus.
 
 Pass 1 reads every input unit, sends unreadable ones to quarantine.jsonl, runs the per-record
-stages (repair, exact signature) and spools each repaired record to ``DIR/.retold-work/`` on disk,
-collecting only the small per-document keys the global passes need (24 bytes a document for exact
-dedup). The global passes then decide every document's fate in numpy arrays. Pass 2 streams the
-spool once more and writes kept.jsonl, dropped.jsonl and clusters.jsonl. All outputs are written
+stages (repair, exact signature, near sketch) and spools each repaired record to
+``DIR/.retold-work/`` on disk, collecting only the small per-document keys the global passes need
+(24 bytes a document for exact dedup; the near level spills its shingles and band keys to disk and
+keeps 16 bytes). The global passes then decide every document's fate in numpy arrays, level by
+level (exact, then near among what exact kept). Pass 2 streams the spool once more and writes
+kept.jsonl, dropped.jsonl and clusters.jsonl. All outputs are written
 under temporary names and renamed when complete; summary.json is written last.
 
 Memory does not grow with document size beyond one document at a time.
@@ -19,6 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from retold import __version__
 from retold.config import ScanConfig
@@ -34,10 +37,11 @@ from retold.repair.stage import RepairStage
 from retold.result import ScanResult
 from retold.stages import Stage
 
+if TYPE_CHECKING:
+    from retold.dedup.near import NearIndex
+
 OUTPUT_FILES = ("kept.jsonl", "dropped.jsonl", "quarantine.jsonl", "clusters.jsonl", "summary.json")
 WORK_DIR = ".retold-work"
-LEVEL_CODES = {"exact": 1}
-LEVEL_NAMES = {v: k for k, v in LEVEL_CODES.items()}
 
 
 def prepare_out(out: Path, sources: list[Source]) -> Path:
@@ -105,6 +109,14 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
     signature = ExactSignature() if exact is not None else None
     if signature is not None:
         stages.append(signature)
+    near: NearIndex | None = None
+    if "near" in config.levels and mode == "scan":
+        from retold.dedup.near import NearIndex, NearSketch  # numba: only when the level runs
+
+        near_options = config.near_options()
+        hasher = near_options.hasher()
+        near = NearIndex(work / "near", near_options, hasher)
+        stages.append(NearSketch(hasher))
 
     def readable(items: Iterable[Record | Quarantined]) -> Iterator[Record]:
         for item in items:
@@ -133,10 +145,13 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
         ids: list[str] = []
         with open(spool_path, "w", encoding="utf-8", newline="\n") as spool:
             for rec in records:
+                rank = keep.rank(n, rec)
                 if not rec.text.strip():
                     empties.append(n)
                 elif exact is not None:
-                    exact.add(n, rec.meta["exact"], keep.rank(n, rec))
+                    exact.add(n, rec.meta["exact"], rank)
+                if near is not None:
+                    near.add(rec.meta.get("near"), rank)
                 ids.append(rec.id)
                 spool.write(dumps(rec.fixes))
                 spool.write("\t")
@@ -155,10 +170,23 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
         for i in empties:
             decisions.drop(i, "empty")
     clusters: dict[str, int] = {}
+    level_stats: dict[str, dict[str, object]] = {}
     if exact is not None:
-        clusters["exact"] = exact.decide(decisions, LEVEL_CODES["exact"])
-        if "exact" not in config.drop:
-            _undrop(decisions, "exact")
+        clusters["exact"] = exact.decide(decisions)
+    if near is not None:
+        near_stats = near.decide(decisions)
+        near.remove()
+        clusters["near"] = near_stats.clusters
+        level_stats["near"] = {
+            **near_stats.to_json(),
+            "threshold": near.options.threshold,
+            "measure": near.options.measure,
+            "shingle": f"{near.hasher.ngram}-{near.hasher.unit}",
+            "num_perm": near.hasher.num_perm,
+        }
+    for level in clusters:  # detected but not dropped: reported in clusters.jsonl, kept
+        if level not in (config.drop or ()):
+            _undrop(decisions, level)
     timings["dedup"] = time.perf_counter() - t1
 
     t2 = time.perf_counter()
@@ -215,6 +243,7 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
         "repaired": result.repaired,
         "repairs": result.repairs,
         "clusters": result.clusters,
+        "levels": level_stats,
         "duplicate_ids": duplicate_ids,
         "reserved_field_replaced": counts["reserved_field_replaced"],
         "warnings": list(result.warnings),
@@ -266,27 +295,37 @@ def _write_outputs(
                 else:
                     assert dropped_w is not None
                     kept_of = int(d.kept_of[i])
-                    sim = float(d.similarity[i])
+                    level = REASONS[reason]
                     note = {
                         "id": rec_id,
-                        "reason": REASONS[reason],
+                        "reason": level,
                         "kept_id": ids[kept_of] if kept_of >= 0 else None,
-                        "similarity": None if math.isnan(sim) else round(sim, 4),
-                        "cluster_id": _cluster_name(d, i),
+                        "similarity": _score(d.similarity[i]),
+                        "cluster_id": _cluster_name(d, level, i),
                         "fixes": fixes,
                     }
+                    evidence = {k: _score(col[i]) for k, col in d.evidence.items() if not math.isnan(col[i])}
+                    if evidence:
+                        note["evidence"] = evidence
                     dropped_w.write_line(data[:-1] + ', "retold": ' + dumps(note) + "}")
-                if clusters_w is not None and d.cluster[i] >= 0:
-                    clusters_w.write_json(
-                        {
-                            "id": rec_id,
-                            "cluster_id": _cluster_name(d, i),
-                            "level": LEVEL_NAMES[int(d.cluster_level[i])],
-                            "cluster_size": int(d.cluster_size[i]),
-                            "kept": reason == 0,
-                            "kept_id": ids[int(d.kept_of[i])] if d.kept_of[i] >= 0 else rec_id,
-                        }
-                    )
+                if clusters_w is not None:
+                    for level, lc in d.levels.items():
+                        if lc.cluster[i] < 0:
+                            continue
+                        keeper = int(lc.keeper[i])
+                        clusters_w.write_json(
+                            {
+                                "id": rec_id,
+                                "cluster_id": _cluster_name(d, level, i),
+                                "level": level,
+                                "cluster_size": int(lc.size[i]),
+                                "kept": reason == 0,
+                                "kept_id": ids[keeper],
+                                "similarity": _score(d.similarity[i])
+                                if keeper != i and int(d.kept_of[i]) == keeper
+                                else None,
+                            }
+                        )
         for w in writers:
             w.finish()
     except BaseException:
@@ -296,7 +335,12 @@ def _write_outputs(
     return writers
 
 
-def _cluster_name(d: Decisions, i: int) -> str | None:
-    if d.cluster[i] < 0:
+def _cluster_name(d: Decisions, level: str, i: int) -> str | None:
+    lc = d.levels.get(level)
+    if lc is None or lc.cluster[i] < 0:
         return None
-    return f"{LEVEL_NAMES[int(d.cluster_level[i])]}-{int(d.cluster[i]) + 1}"
+    return f"{level}-{int(lc.cluster[i]) + 1}"
+
+
+def _score(value: float) -> float | None:
+    return None if math.isnan(value) else round(float(value), 4)

@@ -1,0 +1,372 @@
+"""Near copies: MinHash-LSH candidates, each verified against the document its cluster keeps.
+
+Three passes, each bounded in memory:
+
+1. :class:`NearSketch` (a stage) computes each record's :class:`~retold.dedup.minhash.Sketch`.
+   :class:`NearIndex` spills it at once: the sorted distinct shingles to ``shingles.u32`` and the
+   band keys to one file per band (``band-07.u64``); in memory stay 8 bytes of offset and 8 of
+   keep rank per document.
+2. :meth:`NearIndex.decide` reads one band at a time (8 bytes a document), sorts it by (key, keep
+   rank) and pairs each member of a bucket with the bucket's ``anchors`` best-ranked members
+   (:func:`~retold.dedup.lsh.bucket_pairs`). Each candidate pair is verified on the exact shingle
+   sets (read from the memory-mapped spill): Jaccard, and the containment of the worse-ranked
+   document in the better-ranked one. Pairs below the threshold are discarded at once.
+3. Clusters are built from the verified pairs in keep-rank order: the best-ranked document not yet
+   in a cluster keeps its cluster, and takes in every verified neighbour not yet taken. A document
+   is therefore only ever dropped for a verified match with the very document that is kept, so
+   A~B and B~C never drag C into A's cluster (union-find over raw pairs does; the size of the
+   largest such chained component is reported beside the largest cluster, to show what was avoided).
+
+Which measure decides: ``jaccard`` (default) is symmetric and what every MinHash tool reports, so
+figures compare. ``containment`` (the share of the droppable document's shingles found in the
+kept one) also catches excerpts and truncated copies whose Jaccard is low because the lengths
+differ; it drops a document only in favour of one that contains it, so pair it with
+``--keep longest`` to keep the fuller copy. With ``containment`` the LSH bands are tuned to the
+Jaccard that a document contained at the threshold in one twice its size would have, so such
+pairs become candidates.
+"""
+
+from __future__ import annotations
+
+import os
+from array import array
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from retold.dedup.clusters import REASONS, Decisions, number_clusters
+from retold.dedup.lsh import bucket_pairs, describe, optimal_bands
+from retold.dedup.minhash import DEFAULT_NGRAM, UNITS, MinHasher, Sketch
+from retold.records import Record
+from retold.stages import Stage
+
+MEASURES = ("jaccard", "containment")
+DEFAULT_THRESHOLD = 0.7
+DEFAULT_NUM_PERM = 128
+DEFAULT_ANCHORS = 8
+_CHUNK = 8192
+
+
+@dataclass(frozen=True)
+class NearOptions:
+    """How near copies are found. ``bands``/``rows`` default to :func:`optimal_bands`."""
+
+    threshold: float = DEFAULT_THRESHOLD
+    measure: str = "jaccard"
+    num_perm: int = DEFAULT_NUM_PERM
+    ngram: int | None = None
+    unit: str = "word"
+    bands: int | None = None
+    rows: int | None = None
+    anchors: int = DEFAULT_ANCHORS
+    seed: int = 1
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.threshold <= 1.0:
+            raise ValueError(f"near threshold must be in (0, 1], got {self.threshold}")
+        if self.measure not in MEASURES:
+            raise ValueError(f"near measure must be one of {', '.join(MEASURES)}, got {self.measure!r}")
+        if self.unit not in UNITS:
+            raise ValueError(f"shingle unit must be one of {', '.join(UNITS)}, got {self.unit!r}")
+        if not 1 <= self.num_perm <= 1024:
+            raise ValueError(f"num_perm must be between 1 and 1024, got {self.num_perm}")
+        if self.ngram is not None and not 1 <= self.ngram <= 64:
+            raise ValueError(f"ngram must be between 1 and 64, got {self.ngram}")
+        if self.anchors < 1:
+            raise ValueError("anchors must be at least 1")
+
+    @property
+    def lsh_threshold(self) -> float:
+        """The Jaccard the bands are tuned for (lower under containment; see the module text)."""
+        if self.measure == "jaccard":
+            return self.threshold
+        c = self.threshold  # contained at c in a document twice its size: J = c / (3 - c)
+        return round(c / (3.0 - c), 2)
+
+    def banding(self) -> tuple[int, int]:
+        if self.bands is not None and self.rows is not None:
+            if self.bands * self.rows > self.num_perm:
+                raise ValueError("bands × rows must not exceed num_perm")
+            return self.bands, self.rows
+        return optimal_bands(self.lsh_threshold, self.num_perm)
+
+    def hasher(self) -> MinHasher:
+        bands, rows = self.banding()
+        ngram = self.ngram if self.ngram is not None else DEFAULT_NGRAM[self.unit]
+        return MinHasher(self.num_perm, ngram, self.unit, bands, rows, self.seed)
+
+
+class NearSketch(Stage):
+    """Pass 1 of near dedup: ``record.meta["near"] = hasher.sketch(record.text)``."""
+
+    name = "near-sketch"
+
+    def __init__(self, hasher: MinHasher) -> None:
+        super().__init__()
+        self.hasher = hasher
+
+    def process(self, record: Record) -> Record:
+        if record.text.strip():
+            record.meta["near"] = self.hasher.sketch(record.text)
+        return record
+
+
+@njit(cache=True, nogil=True)
+def _overlaps(left, right, offsets, shingles):  # type: ignore[no-untyped-def]
+    """Size of the intersection of the two documents' sorted shingle sets, per pair."""
+    out = np.empty(left.shape[0], dtype=np.int64)
+    for p in range(left.shape[0]):
+        i, i_end = offsets[left[p]], offsets[left[p] + 1]
+        j, j_end = offsets[right[p]], offsets[right[p] + 1]
+        inter = 0
+        while i < i_end and j < j_end:
+            x = shingles[i]
+            y = shingles[j]
+            if x == y:
+                inter += 1
+                i += 1
+                j += 1
+            elif x < y:
+                i += 1
+            else:
+                j += 1
+        out[p] = inter
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _take(left, right, n):  # type: ignore[no-untyped-def]
+    """Greedy clusters from verified (better, worse) pairs sorted by the better one's keep rank.
+
+    Returns ``keeper_of``: the keeper of each taken document, -1 for the others.
+    """
+    keeper_of = np.full(n, -1, dtype=np.int64)
+    for p in range(left.shape[0]):
+        u = left[p]
+        v = right[p]
+        if keeper_of[u] != -1 or keeper_of[v] != -1:
+            continue  # u was taken (it keeps nothing) or v already has a better-ranked keeper
+        keeper_of[v] = u
+    return keeper_of
+
+
+@njit(cache=True, nogil=True)
+def _largest_component(left, right, n):  # type: ignore[no-untyped-def]
+    """Union-find over the pairs; the size of the largest connected component."""
+    parent = np.arange(n)
+    size = np.ones(n, dtype=np.int64)
+    best = 1 if n else 0
+    for p in range(left.shape[0]):
+        a = left[p]
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        b = right[p]
+        while parent[b] != b:
+            parent[b] = parent[parent[b]]
+            b = parent[b]
+        if a == b:
+            continue
+        if size[a] < size[b]:
+            a, b = b, a
+        parent[b] = a
+        size[a] += size[b]
+        if size[a] > best:
+            best = size[a]
+    return best
+
+
+@dataclass
+class NearStats:
+    """What the near level did, for summary.json."""
+
+    documents: int = 0
+    short: int = 0
+    no_words: int = 0
+    bands: int = 0
+    rows: int = 0
+    candidate_pairs: int = 0
+    verified_pairs: int = 0
+    clusters: int = 0
+    dropped: int = 0
+    largest_cluster: int = 0
+    largest_chained_component: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if k != "extra"}
+        out.update(self.extra)
+        return out
+
+
+class NearIndex:
+    """Collects sketches on disk, then decides near copies (see the module text)."""
+
+    def __init__(self, work: Path, options: NearOptions, hasher: MinHasher) -> None:
+        self.options = options
+        self.hasher = hasher
+        self.work = Path(work)
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.bands = hasher.bands
+        self._offsets = array("q", [0])
+        self._rank = array("d")
+        self._tokens = Counter[str]()
+        self._shingles = open(self.work / "shingles.u32", "wb")  # noqa: SIM115 (closed in close())
+        self._band_files = [open(self._band_path(j), "wb") for j in range(self.bands)]  # noqa: SIM115
+        self._buffer = np.zeros((_CHUNK, self.bands), dtype=np.uint64)
+        self._filled = 0
+
+    def _band_path(self, j: int) -> Path:
+        return self.work / f"band-{j:03d}.u64"
+
+    def __len__(self) -> int:
+        return len(self._rank)
+
+    def add(self, sketch: Sketch | None, rank: float) -> None:
+        """Add the next document (``None`` for one with no text: it takes no part)."""
+        if sketch is None or sketch.tokens == 0:
+            self._buffer[self._filled] = 0
+            if sketch is not None:
+                self._tokens["no_words"] += 1
+        else:
+            self._buffer[self._filled] = sketch.bands
+            self._shingles.write(sketch.shingles.tobytes())
+            self._tokens["documents"] += 1
+            self._tokens["short"] += sketch.short
+        self._offsets.append(self._offsets[-1] + (0 if sketch is None else len(sketch.shingles)))
+        self._rank.append(rank)
+        self._filled += 1
+        if self._filled == _CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        for j, fh in enumerate(self._band_files):
+            fh.write(np.ascontiguousarray(self._buffer[: self._filled, j]).tobytes())
+        self._filled = 0
+
+    def close(self) -> None:
+        if self._shingles.closed:
+            return
+        self._flush()
+        self._shingles.close()
+        for fh in self._band_files:
+            fh.close()
+
+    def _band_keys(self) -> Iterator[np.ndarray]:
+        for j in range(self.bands):
+            yield np.fromfile(self._band_path(j), dtype=np.uint64)
+
+    def decide(self, decisions: Decisions) -> NearStats:
+        """Drop near copies among the documents still kept in ``decisions``; return the figures."""
+        self.close()
+        n = len(self._rank)
+        assert n == decisions.n, "one sketch (or None) per document"
+        stats = NearStats(
+            documents=self._tokens["documents"],
+            short=self._tokens["short"],
+            no_words=self._tokens["no_words"],
+            bands=self.bands,
+            rows=self.hasher.rows,
+        )
+        if n == 0:
+            return stats
+        offsets = np.frombuffer(self._offsets, dtype=np.int64)
+        sizes = np.diff(offsets)
+        active = (decisions.reason == 0) & (sizes > 0)
+        rank = np.frombuffer(self._rank, dtype=np.float64)
+        index = np.arange(n, dtype=np.int64)
+        by_rank = np.lexsort((index, rank))
+        pos = np.empty(n, dtype=np.int64)
+        pos[by_rank] = index
+        shingle_path = self.work / "shingles.u32"
+        shingles = (
+            np.memmap(shingle_path, dtype=np.uint32, mode="r")
+            if os.path.getsize(shingle_path)
+            else np.zeros(0, dtype=np.uint32)
+        )
+        threshold = np.float64(self.options.threshold)
+        kept_left: list[np.ndarray] = []
+        kept_right: list[np.ndarray] = []
+        for keys in self._band_keys():
+            keys[~active] = 0
+            order = np.lexsort((pos, keys))
+            left, right = bucket_pairs(keys, order, self.options.anchors)
+            if not len(left):
+                continue
+            code = np.unique(left * n + right)
+            left, right = code // n, code % n
+            stats.candidate_pairs += len(code)
+            inter = _overlaps(left, right, offsets, shingles)
+            score = self._score(inter, sizes[left], sizes[right])
+            ok = score >= threshold
+            kept_left.append(left[ok])
+            kept_right.append(right[ok])
+        del shingles
+        if kept_left:
+            code = np.unique(np.concatenate(kept_left) * n + np.concatenate(kept_right))
+        else:
+            code = np.zeros(0, dtype=np.int64)
+        left, right = code // n, code % n
+        stats.verified_pairs = len(code)
+        if not len(code):
+            return stats
+        order = np.lexsort((pos[right], pos[left]))
+        left, right = left[order], right[order]
+        keeper_of = _take(left, right, n)
+        taken = np.flatnonzero(keeper_of >= 0)
+        keepers = np.unique(keeper_of[taken])
+        shingles = np.memmap(shingle_path, dtype=np.uint32, mode="r")
+        inter = _overlaps(keeper_of[taken], taken, offsets, shingles)
+        del shingles
+        jac, con = _measures(inter, sizes[keeper_of[taken]], sizes[taken])
+        decisions.reason[taken] = REASONS.index("near")
+        decisions.kept_of[taken] = keeper_of[taken]
+        decisions.similarity[taken] = jac if self.options.measure == "jaccard" else con
+        decisions.evidence_column("jaccard")[taken] = jac
+        decisions.evidence_column("containment")[taken] = con
+        level = decisions.level("near")
+        numbered = number_clusters(keepers)
+        slot = np.searchsorted(keepers, keeper_of[taken])
+        members_count = np.bincount(slot, minlength=len(keepers))
+        level.cluster[keepers] = numbered
+        level.size[keepers] = members_count + 1
+        level.keeper[keepers] = keepers
+        level.cluster[taken] = numbered[slot]
+        level.size[taken] = members_count[slot] + 1
+        level.keeper[taken] = keeper_of[taken]
+        stats.clusters = len(keepers)
+        stats.dropped = len(taken)
+        stats.largest_cluster = int(members_count.max()) + 1
+        stats.largest_chained_component = int(_largest_component(left, right, n))
+        return stats
+
+    def _score(self, inter: np.ndarray, size_left: np.ndarray, size_right: np.ndarray) -> np.ndarray:
+        jac, con = _measures(inter, size_left, size_right)
+        return jac if self.options.measure == "jaccard" else con
+
+    def remove(self) -> None:
+        self.close()
+        for path in self.work.glob("*"):
+            path.unlink(missing_ok=True)
+
+
+def _measures(
+    inter: np.ndarray, size_keep: np.ndarray, size_drop: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """(Jaccard, containment of the droppable document in the kept one) from set sizes."""
+    inter = inter.astype(np.float64)
+    union = size_keep + size_drop - inter
+    jac = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+    con = np.divide(inter, size_drop, out=np.zeros_like(inter), where=size_drop > 0)
+    return jac, con
+
+
+def banding_lines(options: NearOptions) -> list[str]:
+    """The chosen banding and its S-curve figures, for the README and ``--help``."""
+    bands, rows = options.banding()
+    return describe(options.lsh_threshold, bands, rows).lines()
