@@ -28,7 +28,7 @@ def reference_jaccard(a: str, b: str, n: int = 5) -> float:
 
 
 texts = st.lists(
-    st.sampled_from(VOCAB + [",", "!", " — ", "«", "»", "\n", "\u00a0", "'", "..."]), max_size=60
+    st.sampled_from([*VOCAB, ",", "!", " — ", "«", "»", "\n", "\u00a0", "'", "..."]), max_size=60
 ).map(" ".join)
 
 
