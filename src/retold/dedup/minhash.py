@@ -8,8 +8,9 @@ A document's *sketch* is everything the near-copy level needs from it:
   (64-bit multiply-add-shift, a strongly universal family; datasketch uses ``(a·x + b) mod p``);
 - its **band keys**: one 64-bit hash per LSH band of ``rows`` signature values.
 
-Normalisation: case-folded, NFC. *Words* are maximal runs of characters that are not whitespace,
-punctuation or symbols (the ranges in :data:`SEPARATOR_RANGES`), so ``"Hello, world!"`` and
+Normalisation: NFC, then case folded (Python's ``str.casefold``, applied per code point inside
+the kernel: folding in Python costs more than the whole rest of the sketch). *Words* are maximal
+runs of characters that are not whitespace, punctuation or symbols (the ranges in :data:`SEPARATOR_RANGES`), so ``"Hello, world!"`` and
 ``"hello world"`` have the same shingles. *Characters* (``unit="char"``) keep punctuation and fold
 each run of whitespace to one space.
 
@@ -19,10 +20,11 @@ with no token at all (only punctuation) gets no shingle and takes no part in the
 cases are counted by :class:`NearIndex`.
 
 Why a hand-written kernel: rensa's Rust kernel is fast, but its users build shingles as Python
-strings (``" ".join(words[i:i+5])``), and that is most of the time. Here tokenising, hashing,
-shingling and the permutations run in one numba loop over the UTF-8 bytes; only case folding and
-NFC stay in Python (C code). ``benchmarks/bench_minhash.py`` measures the whole text → signature
-path against rensa and datasketch on the same documents.
+strings (``" ".join(words[i:i+5])``), and that is most of the time. Here case folding,
+tokenising, hashing, shingling and the permutations run in one numba loop over the code points,
+documents in batches of one compiled call each; only NFC and the UTF-32 view stay in Python (C).
+``benchmarks/bench_minhash.py`` measures the whole text → signature path against rensa and
+datasketch on the same documents.
 """
 
 from __future__ import annotations
@@ -94,26 +96,60 @@ UNITS = ("word", "char")
 DEFAULT_NGRAM = {"word": 5, "char": 24}
 
 
-def _table(ranges: tuple[tuple[int, int], ...]) -> np.ndarray:
-    table = np.zeros(0x110000, dtype=np.bool_)
-    for lo, hi in ranges:
-        table[lo : hi + 1] = True
-    return table
+_SEP_BIT = np.uint32(1 << 30)  # the code point separates words
+_SPACE_BIT = np.uint32(1 << 29)  # the code point is whitespace
+_MULTI_BIT = np.uint32(1 << 31)  # it case-folds to several code points: (start << 2 | count) in _expand
+_CP_MASK = np.uint32((1 << 21) - 1)
 
 
-_SEP = _table(SEPARATOR_RANGES)
-_SPACE = _table(WHITESPACE_RANGES)
+def _build_tables() -> tuple[np.ndarray, np.ndarray]:
+    """One lookup per code point: its case folding (Python's ``str.casefold``) and its class.
+
+    Case folding is context-free and per character, so folding code point by code point in the
+    kernel gives exactly ``str.casefold``; the 100-odd characters that fold to several (``ß`` →
+    ``ss``) point into a small expansion table. Built once per process in about 30 ms.
+    """
+    table = np.arange(0x110000, dtype=np.uint32)
+    top = 0x1E950  # no code point above this changes under casefold (Unicode 15)
+    chars = [chr(c) for c in range(1, top)]
+    folded = "\0".join(chars).casefold().split("\0")
+    expand: list[int] = []
+    for cp, (char, fold) in enumerate(zip(chars, folded, strict=True), start=1):
+        if fold == char:
+            continue
+        if len(fold) == 1:
+            table[cp] = ord(fold)
+        else:
+            table[cp] = _MULTI_BIT | np.uint32(len(expand) << 2 | len(fold))
+            expand.extend(map(ord, fold))
+    for ranges, bit in ((SEPARATOR_RANGES, _SEP_BIT), (WHITESPACE_RANGES, _SPACE_BIT)):
+        for lo, hi in ranges:
+            table[lo : hi + 1] |= bit
+    return table, np.asarray(expand or [0], dtype=np.uint32)
+
+
+_TABLES: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def _tables() -> tuple[np.ndarray, np.ndarray]:
+    global _TABLES
+    if _TABLES is None:
+        _TABLES = _build_tables()
+    return _TABLES
+
+
 _WORD_RE = re.compile("[^" + "".join(f"\\U{lo:08x}-\\U{hi:08x}" for lo, hi in SEPARATOR_RANGES) + "]+")
 
 
 def normalize(text: str) -> str:
-    """Case fold, then NFC (skipped for ASCII, where it changes nothing).
+    """NFC (skipped for ASCII, where it changes nothing), then case folded: the text the kernel sees.
 
-    >>> normalize("The CAFÉ")
-    'the café'
+    >>> normalize("The CAFE\u0301 in der Straße")
+    'the café in der strasse'
     """
-    text = text.casefold()
-    return text if text.isascii() else unicodedata.normalize("NFC", text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return text.casefold()
 
 
 def words(text: str) -> list[str]:
@@ -142,107 +178,124 @@ def _fmix64(h):  # type: ignore[no-untyped-def]
     return h
 
 
+@njit(inline="always")
+def _char_token(cp):  # type: ignore[no-untyped-def]
+    return _fmix64(np.uint64(cp) + _GOLDEN)
+
+
 @njit(cache=True, nogil=True)
-def _tokens(buf, char_unit, sep, space):  # type: ignore[no-untyped-def]
-    """UTF-8 bytes → one 64-bit hash per token (word, or character with whitespace runs folded)."""
-    size = buf.shape[0]
-    out = np.empty(size + 1, dtype=np.uint64)
+def _tokenize(cps, start, end, char_unit, table, expand, out):  # type: ignore[no-untyped-def]
+    """Code points of one document → token hashes in ``out``; returns how many.
+
+    Words: FNV-1a over the case-folded code points of each run of non-separators. Characters:
+    one hash per case-folded code point, each run of whitespace one space.
+    """
     count = 0
     h = _FNV_OFFSET
     in_word = False
     pending_space = False
-    i = 0
-    while i < size:
-        c = np.uint32(buf[i])
-        if c < 0x80:
-            cp = c
-            i += 1
-        elif c < 0xE0:
-            cp = ((c & 0x1F) << 6) | (np.uint32(buf[min(i + 1, size - 1)]) & 0x3F)
-            i += 2
-        elif c < 0xF0:
-            cp = (
-                ((c & 0x0F) << 12)
-                | ((np.uint32(buf[min(i + 1, size - 1)]) & 0x3F) << 6)
-                | (np.uint32(buf[min(i + 2, size - 1)]) & 0x3F)
-            )
-            i += 3
-        else:
-            cp = (
-                ((c & 0x07) << 18)
-                | ((np.uint32(buf[min(i + 1, size - 1)]) & 0x3F) << 12)
-                | ((np.uint32(buf[min(i + 2, size - 1)]) & 0x3F) << 6)
-                | (np.uint32(buf[min(i + 3, size - 1)]) & 0x3F)
-            )
-            i += 4
-        if cp > 0x10FFFF:
-            cp = 0xFFFD
+    for i in range(start, end):
+        cp = cps[i]
+        v = table[cp if cp < 0x110000 else 0xFFFD]
         if char_unit:
-            if space[cp]:
+            if v & _SPACE_BIT:
                 if count > 0:
                     pending_space = True
                 continue
             if pending_space:
-                out[count] = _fmix64(np.uint64(32) + _GOLDEN)
+                out[count] = _char_token(32)
                 count += 1
                 pending_space = False
-            out[count] = _fmix64(np.uint64(cp) + _GOLDEN)
-            count += 1
-        elif sep[cp]:
+            if v & _MULTI_BIT:
+                k = (v & _CP_MASK) >> np.uint32(2)
+                for e in range(k, k + (v & np.uint32(3))):
+                    out[count] = _char_token(expand[e])
+                    count += 1
+            else:
+                out[count] = _char_token(v & _CP_MASK)
+                count += 1
+        elif v & _SEP_BIT:
             if in_word:
                 out[count] = h
                 count += 1
                 in_word = False
                 h = _FNV_OFFSET
+        elif v & _MULTI_BIT:
+            k = (v & _CP_MASK) >> np.uint32(2)
+            for e in range(k, k + (v & np.uint32(3))):
+                h = (h ^ np.uint64(expand[e])) * _FNV_PRIME
+            in_word = True
         else:
-            h = (h ^ np.uint64(cp)) * _FNV_PRIME
+            h = (h ^ np.uint64(v & _CP_MASK)) * _FNV_PRIME
             in_word = True
     if in_word:
         out[count] = h
         count += 1
-    return out[:count]
+    return count
 
 
 @njit(cache=True, nogil=True)
-def _sketch(buf, char_unit, n, a, b, rows, sep, space, signature, bands):  # type: ignore[no-untyped-def]
-    """Fill ``signature`` and ``bands``; return (sorted distinct 32-bit shingles, token count)."""
-    tokens = _tokens(buf, char_unit, sep, space)
-    ntok = tokens.shape[0]
+def _sketch_batch(cps, starts, char_unit, n, a, b, rows, table, expand, sigs, bands, ntokens, shingles, offsets):  # type: ignore[no-untyped-def]
+    """Sketch every document ``cps[starts[d]:starts[d + 1]]`` (code points).
+
+    Fills ``sigs[d]``, ``bands[d]``, ``ntokens[d]``, and the sorted distinct 32-bit shingles of
+    document d in ``shingles[offsets[d]:offsets[d + 1]]``. A shingle's hash is the polynomial
+    ``Σ token_j · G^(n-1-j)`` (mod 2^64), rolled from one shingle to the next with two
+    multiplications, then finalised with fmix64.
+    """
+    m = starts.shape[0] - 1
     k_perm = a.shape[0]
-    for k in range(k_perm):
-        signature[k] = _MASK32
-    if ntok == 0:
-        for j in range(bands.shape[0]):
-            bands[j] = 0
-        return np.empty(0, dtype=np.uint32), 0
-    nsh = ntok - n + 1 if ntok >= n else 1
-    width = n if ntok >= n else ntok
-    shingles = np.empty(nsh, dtype=np.uint32)
-    for s in range(nsh):
-        x = np.uint64(n)
-        for j in range(s, s + width):
-            x = (x ^ tokens[j]) * _GOLDEN
-            x ^= x >> np.uint64(29)
-        x = _fmix64(x)
-        shingles[s] = np.uint32(x >> np.uint64(32))
+    n_bands = bands.shape[1]
+    longest = 0
+    for d in range(m):
+        longest = max(longest, starts[d + 1] - starts[d])
+    tokens = np.empty(3 * longest + 1, dtype=np.uint64)  # a code point folds to at most 3
+    mins = np.empty(k_perm, dtype=np.uint32)
+    top = np.uint64(1)
+    for _ in range(n - 1):
+        top *= _GOLDEN
+    offsets[0] = 0
+    for d in range(m):
+        ntok = _tokenize(cps, starts[d], starts[d + 1], char_unit, table, expand, tokens)
+        ntokens[d] = ntok
+        base = offsets[d]
         for k in range(k_perm):
-            v = np.uint32((a[k] * x + b[k]) >> np.uint64(32))
-            if v < signature[k]:
-                signature[k] = v
-    for j in range(bands.shape[0]):
-        h = np.uint64(j + 1) * _GOLDEN
-        for k in range(j * rows, (j + 1) * rows):
-            h = (h ^ np.uint64(signature[k])) * _FNV_PRIME
-            h ^= h >> np.uint64(31)
-        h = _fmix64(h)
-        bands[j] = h if h != 0 else np.uint64(1)  # 0 marks "no key"
-    shingles.sort()
-    distinct = 1
-    for s in range(1, nsh):
-        if shingles[s] != shingles[distinct - 1]:
-            shingles[distinct] = shingles[s]
-            distinct += 1
-    return shingles[:distinct], ntok
+            mins[k] = _MASK32
+        if ntok == 0:
+            for j in range(n_bands):
+                bands[d, j] = 0
+            sigs[d, :] = mins
+            offsets[d + 1] = base
+            continue
+        nsh = ntok - n + 1 if ntok >= n else 1
+        width = n if ntok >= n else ntok
+        x = np.uint64(0)
+        for j in range(width):
+            x = x * _GOLDEN + tokens[j]
+        for s in range(nsh):
+            if s > 0:
+                x = (x - tokens[s - 1] * top) * _GOLDEN + tokens[s + width - 1]
+            y = _fmix64(x + np.uint64(width))
+            shingles[base + s] = np.uint32(y >> np.uint64(32))
+            for k in range(k_perm):
+                mins[k] = min(mins[k], np.uint32((a[k] * y + b[k]) >> np.uint64(32)))
+        sigs[d, :] = mins
+        for j in range(n_bands):
+            h = np.uint64(j + 1) * _GOLDEN
+            for k in range(j * rows, (j + 1) * rows):
+                h = (h ^ np.uint64(mins[k])) * _FNV_PRIME
+                h ^= h >> np.uint64(31)
+            h = _fmix64(h)
+            bands[d, j] = h if h != 0 else np.uint64(1)  # 0 marks "no key"
+        own = shingles[base : base + nsh]
+        own.sort()
+        distinct = 1
+        for s in range(1, nsh):
+            if own[s] != own[distinct - 1]:
+                own[distinct] = own[s]
+                distinct += 1
+        offsets[d + 1] = base + distinct
+    return offsets[m]
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +314,31 @@ class Sketch:
     short: bool
 
 
+@dataclass(frozen=True, slots=True)
+class SketchBatch:
+    """The sketches of several documents, as arrays; ``batch[i]`` is document i's :class:`Sketch`."""
+
+    signatures: np.ndarray
+    bands: np.ndarray
+    tokens: np.ndarray
+    shingles: np.ndarray
+    offsets: np.ndarray
+    ngram: int
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __getitem__(self, i: int) -> Sketch:
+        ntok = int(self.tokens[i])
+        return Sketch(
+            self.shingles[self.offsets[i] : self.offsets[i + 1]],
+            self.signatures[i],
+            self.bands[i],
+            ntok,
+            0 < ntok < self.ngram,
+        )
+
+
 def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``a`` (odd) and ``b`` coefficients of the ``num_perm`` hash functions, from ``seed``."""
     rng = np.random.Generator(np.random.PCG64(seed))
@@ -277,7 +355,7 @@ class MinHasher:
     >>> s1 = h.sketch("The old spy sat in the café and watched the rain.")
     >>> s2 = h.sketch("the old spy sat in the cafe, and watched the rain!")
     >>> round(h.jaccard(s1, s2), 2), round(h.estimate(s1, s2), 2)
-    (0.5, 0.53)
+    (0.5, 0.47)
     """
 
     def __init__(
@@ -301,18 +379,32 @@ class MinHasher:
         self.a, self.b = permutations(num_perm, seed)
         self._char = unit == "char"
 
-    def sketch(self, text: str) -> Sketch:
-        buf = np.frombuffer(normalize(text).encode("utf-8", "surrogatepass"), dtype=np.uint8)
-        signature = np.empty(self.num_perm, dtype=np.uint32)
-        bands = np.empty(self.bands, dtype=np.uint64)
-        shingles, ntok = _sketch(
-            buf, self._char, self.ngram, self.a, self.b, self.rows, _SEP, _SPACE, signature, bands
-        )
-        return Sketch(shingles, signature, bands, int(ntok), 0 < ntok < self.ngram)
+    def sketch_batch(self, texts: list[str]) -> SketchBatch:
+        """Sketch many documents in one compiled call (what the pipeline and benchmarks use)."""
+        table, expand = _tables()
+        # UTF-32 of the joined texts is a flat code point array at a third of UTF-8's encoding cost
+        texts = [t if t.isascii() else unicodedata.normalize("NFC", t) for t in texts]
+        starts = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum([len(t) for t in texts], out=starts[1:])
+        cps = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        m = len(texts)
+        sigs = np.empty((m, self.num_perm), dtype=np.uint32)
+        bands = np.empty((m, self.bands), dtype=np.uint64)
+        ntokens = np.empty(m, dtype=np.int64)
+        shingles = np.empty(3 * len(cps) + m, dtype=np.uint32)
+        offsets = np.empty(m + 1, dtype=np.int64)
+        total = _sketch_batch(
+            cps, starts, self._char, self.ngram, self.a, self.b, self.rows, table, expand,
+            sigs, bands, ntokens, shingles, offsets,
+        )  # fmt: skip
+        return SketchBatch(sigs, bands, ntokens, shingles[:total].copy(), offsets, self.ngram)
 
-    def signature(self, text: str) -> np.ndarray:
-        """The MinHash signature alone (``num_perm`` uint32 values)."""
-        return self.sketch(text).signature
+    def sketch(self, text: str) -> Sketch:
+        return self.sketch_batch([text])[0]
+
+    def signatures(self, texts: list[str]) -> np.ndarray:
+        """The MinHash signatures alone: a (len(texts), num_perm) uint32 matrix."""
+        return self.sketch_batch(texts).signatures
 
     @staticmethod
     def jaccard(x: Sketch, y: Sketch) -> float:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 from array import array
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,18 +102,38 @@ class NearOptions:
 
 
 class NearSketch(Stage):
-    """Pass 1 of near dedup: ``record.meta["near"] = hasher.sketch(record.text)``."""
+    """Pass 1 of near dedup: ``record.meta["near"] = hasher.sketch(record.text)``.
+
+    :meth:`run` sketches records in batches (one compiled call per batch), in order.
+    """
 
     name = "near-sketch"
+    batch_size = 256
 
     def __init__(self, hasher: MinHasher) -> None:
         super().__init__()
         self.hasher = hasher
 
     def process(self, record: Record) -> Record:
-        if record.text.strip():
-            record.meta["near"] = self.hasher.sketch(record.text)
-        return record
+        return next(self._sketch([record]))
+
+    def run(self, records: Iterable[Record], rank: int = 0, world_size: int = 1) -> Iterator[Record]:
+        batch: list[Record] = []
+        for record in records:
+            self.stats["total"] += 1
+            batch.append(record)
+            if len(batch) == self.batch_size:
+                yield from self._sketch(batch)
+                batch = []
+        yield from self._sketch(batch)
+
+    def _sketch(self, batch: list[Record]) -> Iterator[Record]:
+        todo = [r for r in batch if r.text.strip()]
+        if todo:
+            sketches = self.hasher.sketch_batch([r.text for r in todo])
+            for i, record in enumerate(todo):
+                record.meta["near"] = sketches[i]
+        yield from batch
 
 
 @njit(cache=True, nogil=True)
