@@ -19,8 +19,8 @@ import statistics
 import sys
 
 import numpy as np
-from _common import DATA, median_time, read_jsonl, require
 
+from _common import DATA, median_time, read_jsonl, require
 from retold.dedup.minhash import MinHasher, normalize, words
 
 NUM_PERM = 128
