@@ -235,7 +235,9 @@ def _tokenize(cps, start, end, char_unit, table, expand, out):  # type: ignore[n
 
 
 @njit(cache=True, nogil=True)
-def _sketch_batch(cps, starts, char_unit, n, a, b, rows, table, expand, sigs, bands, ntokens, shingles, offsets):  # type: ignore[no-untyped-def]
+def _sketch_batch(
+    cps, starts, char_unit, n, a, b, rows, table, expand, sigs, bands, ntokens, shingles, offsets
+):  # type: ignore[no-untyped-def]
     """Sketch every document ``cps[starts[d]:starts[d + 1]]`` (code points).
 
     Fills ``sigs[d]``, ``bands[d]``, ``ntokens[d]``, and the sorted distinct 32-bit shingles of

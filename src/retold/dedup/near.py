@@ -22,8 +22,8 @@ figures compare. ``containment`` (the share of the droppable document's shingles
 kept one) also catches excerpts and truncated copies whose Jaccard is low because the lengths
 differ; it drops a document only in favour of one that contains it, so pair it with
 ``--keep longest`` to keep the fuller copy. With ``containment`` the LSH bands are tuned to the
-Jaccard that a document contained at the threshold in one twice its size would have, so such
-pairs become candidates.
+Jaccard that a document contained at the threshold in one four times its size would have
+(``c / (5 - c)``), so such pairs become candidates; more candidates, all verified exactly.
 """
 
 from __future__ import annotations
@@ -85,8 +85,8 @@ class NearOptions:
         """The Jaccard the bands are tuned for (lower under containment; see the module text)."""
         if self.measure == "jaccard":
             return self.threshold
-        c = self.threshold  # contained at c in a document twice its size: J = c / (3 - c)
-        return round(c / (3.0 - c), 2)
+        c = self.threshold  # contained at c in a document 4 times its size: J = c / (5 - c)
+        return max(0.05, round(c / (5.0 - c), 2))
 
     def banding(self) -> tuple[int, int]:
         if self.bands is not None and self.rows is not None:
