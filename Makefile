@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install -q --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test lint bench bench-repair bench-throughput clean
+.PHONY: demo test lint bench bench-repair bench-throughput bench-minhash bench-clough bench-near-scale clean
 
 $(BIN)/retold: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,21 @@ bench-repair: $(BIN)/retold
 bench-throughput: $(BIN)/retold
 	$(BIN)/python benchmarks/bench_throughput.py
 
-bench: bench-repair bench-throughput
+$(VENV)/.bench: $(BIN)/retold
+	$(PIP) -e '.[bench]'
+	@touch $@
+
+bench-minhash: $(VENV)/.bench
+	$(BIN)/python benchmarks/bench_minhash.py
+
+bench-clough: $(BIN)/retold
+	$(BIN)/python benchmarks/bench_clough.py
+
+# 100k and 1M documents: about 10 minutes on 2 cores
+bench-near-scale: $(BIN)/retold
+	$(BIN)/python benchmarks/bench_near_scale.py --sizes 100000 1000000
+
+bench: bench-repair bench-throughput bench-minhash bench-clough
 
 clean:
 	rm -rf $(VENV) retold-demo .pytest_cache .ruff_cache

@@ -182,7 +182,10 @@ def scan(
     shingle: str,
     no_repair: bool,
 ) -> None:
-    """Read INPUTS (files, folders, or - for stdin), repair, drop copies, write --out.
+    """Read INPUTS (files, folders, or - for stdin), repair, drop exact and near copies, write --out.
+
+    Near copies are found by MinHash-LSH on word 5-grams and verified on the exact shingle sets
+    against the document that is kept (word 5-gram Jaccard >= --near-threshold, default 0.7).
 
     Inputs may be JSONL, CSV/TSV, Parquet or .txt/.md files (one document each), optionally
     .gz/.zst/.bz2. Every input record ends in exactly one of kept.jsonl, dropped.jsonl (with the
@@ -191,6 +194,7 @@ def scan(
     \b
     Example:
         retold scan stories.jsonl.gz more/ --out curated/ --keep longest
+        retold scan excerpts.jsonl --out curated/ --near-measure containment --keep longest
     """
     result = api.scan(
         list(inputs),
