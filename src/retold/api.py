@@ -16,7 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from retold.config import AVAILABLE_LEVELS, DEFAULT_MAX_DOC_BYTES, ScanConfig, parse_list
+from retold.config import (
+    AVAILABLE_LEVELS,
+    DEFAULT_MAX_DOC_BYTES,
+    DEFAULT_NEAR_THRESHOLD,
+    DEFAULT_NUM_PERM,
+    ScanConfig,
+    parse_list,
+)
 from retold.result import ScanResult
 
 PathLike = str | Path
@@ -40,9 +47,9 @@ def scan(
     drop: str | Sequence[str] | None = None,
     repair: bool = True,
     max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES,
-    near_threshold: float = 0.7,
+    near_threshold: float = DEFAULT_NEAR_THRESHOLD,
     near_measure: str = "jaccard",
-    num_perm: int = 128,
+    num_perm: int = DEFAULT_NUM_PERM,
     ngram: int | None = None,
     shingle: str = "word",
     quiet: bool = True,

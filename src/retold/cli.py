@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from retold import __version__, api
-from retold.config import AVAILABLE_LEVELS, DEFAULT_MAX_DOC_BYTES
+from retold.config import AVAILABLE_LEVELS, DEFAULT_MAX_DOC_BYTES, DEFAULT_NEAR_THRESHOLD, DEFAULT_NUM_PERM
 from retold.corpus.sources import FORMATS
 from retold.errors import BadOption, RetoldError
 from retold.result import ScanResult
@@ -134,7 +134,7 @@ def cli() -> None:
 @click.option(
     "--near-threshold",
     type=click.FloatRange(0.0, 1.0, min_open=True),
-    default=0.7,
+    default=DEFAULT_NEAR_THRESHOLD,
     show_default=True,
     help="Similarity at which a document is a near copy of the kept one.",
 )
@@ -147,7 +147,11 @@ def cli() -> None:
     "use with --keep longest).",
 )
 @click.option(
-    "--num-perm", type=click.IntRange(1, 1024), default=128, show_default=True, help="MinHash permutations."
+    "--num-perm",
+    type=click.IntRange(1, 1024),
+    default=DEFAULT_NUM_PERM,
+    show_default=True,
+    help="MinHash permutations.",
 )
 @click.option(
     "--ngram",

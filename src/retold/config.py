@@ -17,6 +17,9 @@ AVAILABLE_LEVELS = ("exact", "near")
 #: The levels dropped unless --drop says otherwise (the contract: exact and near copies go).
 DEFAULT_DROP = ("exact", "near")
 DEFAULT_MAX_DOC_BYTES = 16 << 20
+#: Near level defaults (here, not in retold.dedup.near, so reading them imports no numba).
+DEFAULT_NEAR_THRESHOLD = 0.7
+DEFAULT_NUM_PERM = 128
 MAX_DOC_BYTES_LIMIT = 1 << 30  # one document of 1 GiB is the most a run will hold in memory
 
 
@@ -69,9 +72,9 @@ class ScanConfig:
     repair: bool = True
     drop_empty: bool = True
     max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES
-    near_threshold: float = 0.7
+    near_threshold: float = DEFAULT_NEAR_THRESHOLD
     near_measure: str = "jaccard"
-    num_perm: int = 128
+    num_perm: int = DEFAULT_NUM_PERM
     ngram: int | None = None
     shingle: str = "word"
 

@@ -32,22 +32,21 @@ import os
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numba import njit
 
+from retold.config import DEFAULT_NEAR_THRESHOLD, DEFAULT_NUM_PERM
 from retold.dedup.clusters import REASONS, Decisions, number_clusters
-from retold.dedup.lsh import bucket_pairs, describe, optimal_bands
+from retold.dedup.lsh import bucket_pairs, optimal_bands
 from retold.dedup.minhash import DEFAULT_NGRAM, UNITS, MinHasher, Sketch
 from retold.records import Record
 from retold.stages import Stage
 
 MEASURES = ("jaccard", "containment")
-DEFAULT_THRESHOLD = 0.7
-DEFAULT_NUM_PERM = 128
 DEFAULT_ANCHORS = 8
 _CHUNK = 8192
 
@@ -56,7 +55,7 @@ _CHUNK = 8192
 class NearOptions:
     """How near copies are found. ``bands``/``rows`` default to :func:`optimal_bands`."""
 
-    threshold: float = DEFAULT_THRESHOLD
+    threshold: float = DEFAULT_NEAR_THRESHOLD
     measure: str = "jaccard"
     num_perm: int = DEFAULT_NUM_PERM
     ngram: int | None = None
@@ -216,12 +215,9 @@ class NearStats:
     dropped: int = 0
     largest_cluster: int = 0
     largest_chained_component: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        out = {k: v for k, v in self.__dict__.items() if k != "extra"}
-        out.update(self.extra)
-        return out
+        return dict(self.__dict__)
 
 
 class NearIndex:
@@ -384,9 +380,3 @@ def _measures(
     jac = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
     con = np.divide(inter, size_drop, out=np.zeros_like(inter), where=size_drop > 0)
     return jac, con
-
-
-def banding_lines(options: NearOptions) -> list[str]:
-    """The chosen banding and its S-curve figures, for the README and ``--help``."""
-    bands, rows = options.banding()
-    return describe(options.lsh_threshold, bands, rows).lines()
