@@ -157,3 +157,21 @@ def test_lexical_levels_import_no_embedding_stack(tmp_path: Path) -> None:
         check=True,
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_verification_reads_sets_back_in_chunks(tmp_path: Path, monkeypatch) -> None:
+    import numpy as np
+
+    from retold.dedup import near
+
+    rng = np.random.default_rng(3)
+    sets = [np.unique(rng.integers(0, 400, size=rng.integers(0, 60))).astype(np.uint32) for _ in range(50)]
+    offsets = np.zeros(len(sets) + 1, dtype=np.int64)
+    np.cumsum([len(x) for x in sets], out=offsets[1:])
+    path = tmp_path / "shingles.u32"
+    np.concatenate(sets).tofile(path)
+    left, right = rng.integers(0, 50, size=300), rng.integers(0, 50, size=300)
+    expected = [len(np.intersect1d(sets[a], sets[b])) for a, b in zip(left, right, strict=True)]
+    monkeypatch.setattr(near, "_VERIFY_CHUNK", 7)  # many chunks, some documents in several
+    assert near.overlaps(left, right, offsets, path).tolist() == expected
+    assert near.overlaps(left[:0], right[:0], offsets, path).tolist() == []

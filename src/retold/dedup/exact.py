@@ -14,6 +14,7 @@ text comparison is needed. Memory: 24 bytes per document.
 from __future__ import annotations
 
 import unicodedata
+from array import array
 
 import numpy as np
 import xxhash
@@ -55,9 +56,9 @@ class ExactIndex:
     """Pass 2 of exact dedup: group equal digests, keep the best-ranked member of each group."""
 
     def __init__(self) -> None:
-        self._index: list[int] = []
+        self._index = array("q")  # typed arrays: 8 bytes an entry, not a Python object each
         self._digest = bytearray()
-        self._rank: list[float] = []
+        self._rank = array("d")
 
     def add(self, index: int, digest: bytes, rank: float) -> None:
         self._index.append(index)
@@ -75,9 +76,9 @@ class ExactIndex:
         n = len(self._index)
         if n == 0:
             return 0
-        index = np.asarray(self._index, dtype=np.int64)
+        index = np.frombuffer(self._index, dtype=np.int64)
         words = np.frombuffer(bytes(self._digest), dtype=np.uint64).reshape(n, 2)
-        rank = np.asarray(self._rank, dtype=np.float64)
+        rank = np.frombuffer(self._rank, dtype=np.float64)
         order = np.lexsort((index, rank, words[:, 1], words[:, 0]))
         hi, lo = words[order, 0], words[order, 1]
         starts = np.ones(n, dtype=bool)

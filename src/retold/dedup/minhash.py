@@ -30,6 +30,7 @@ datasketch on the same documents.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 
@@ -236,12 +237,12 @@ def _tokenize(cps, start, end, char_unit, table, expand, out):  # type: ignore[n
 
 @njit(cache=True, nogil=True)
 def _sketch_batch(
-    cps, starts, char_unit, n, a, b, rows, table, expand, sigs, bands, ntokens, shingles, offsets
+    cps, starts, char_unit, n, a, b, rows, table, expand, sigs, bands, ntokens, shingles, offsets, want_sets
 ):  # type: ignore[no-untyped-def]
     """Sketch every document ``cps[starts[d]:starts[d + 1]]`` (code points).
 
-    Fills ``sigs[d]``, ``bands[d]``, ``ntokens[d]``, and the sorted distinct 32-bit shingles of
-    document d in ``shingles[offsets[d]:offsets[d + 1]]``. A shingle's hash is the polynomial
+    Fills ``sigs[d]``, ``bands[d]``, ``ntokens[d]``, and (``want_sets``) the sorted distinct 32-bit
+    shingles of document d in ``shingles[offsets[d]:offsets[d + 1]]``. A shingle's hash is the polynomial
     ``Σ token_j · G^(n-1-j)`` (mod 2^64), rolled from one shingle to the next with two
     multiplications, then finalised with fmix64.
     """
@@ -278,7 +279,8 @@ def _sketch_batch(
             if s > 0:
                 x = (x - tokens[s - 1] * top) * _GOLDEN + tokens[s + width - 1]
             y = _fmix64(x + np.uint64(width))
-            shingles[base + s] = np.uint32(y >> np.uint64(32))
+            if want_sets:
+                shingles[base + s] = np.uint32(y >> np.uint64(32))
             for k in range(k_perm):
                 mins[k] = min(mins[k], np.uint32((a[k] * y + b[k]) >> np.uint64(32)))
         sigs[d, :] = mins
@@ -289,6 +291,9 @@ def _sketch_batch(
                 h ^= h >> np.uint64(31)
             h = _fmix64(h)
             bands[d, j] = h if h != 0 else np.uint64(1)  # 0 marks "no key"
+        if not want_sets:
+            offsets[d + 1] = base
+            continue
         own = shingles[base : base + nsh]
         own.sort()
         distinct = 1
@@ -380,33 +385,56 @@ class MinHasher:
             raise ValueError("need ngram ≥ 1, num_perm ≥ 1 and bands × rows ≤ num_perm")
         self.a, self.b = permutations(num_perm, seed)
         self._char = unit == "char"
+        self._local = threading.local()
 
     def sketch_batch(self, texts: list[str]) -> SketchBatch:
         """Sketch many documents in one compiled call (what the pipeline and benchmarks use)."""
-        table, expand = _tables()
-        # UTF-32 of the joined texts is a flat code point array at a third of UTF-8's encoding cost
-        texts = [t if t.isascii() else unicodedata.normalize("NFC", t) for t in texts]
-        starts = np.zeros(len(texts) + 1, dtype=np.int64)
-        np.cumsum([len(t) for t in texts], out=starts[1:])
-        cps = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        m = len(texts)
-        sigs = np.empty((m, self.num_perm), dtype=np.uint32)
-        bands = np.empty((m, self.bands), dtype=np.uint64)
-        ntokens = np.empty(m, dtype=np.int64)
-        shingles = np.empty(3 * len(cps) + m, dtype=np.uint32)
-        offsets = np.empty(m + 1, dtype=np.int64)
-        total = _sketch_batch(
-            cps, starts, self._char, self.ngram, self.a, self.b, self.rows, table, expand,
-            sigs, bands, ntokens, shingles, offsets,
-        )  # fmt: skip
-        return SketchBatch(sigs, bands, ntokens, shingles[:total].copy(), offsets, self.ngram)
+        return self._run(texts, want_sets=True)
 
     def sketch(self, text: str) -> Sketch:
         return self.sketch_batch([text])[0]
 
     def signatures(self, texts: list[str]) -> np.ndarray:
-        """The MinHash signatures alone: a (len(texts), num_perm) uint32 matrix."""
-        return self.sketch_batch(texts).signatures
+        """The MinHash signatures alone: a (len(texts), num_perm) uint32 matrix.
+
+        The same kernel as :meth:`sketch_batch`, minus the sorted shingle sets.
+        """
+        return self._run(texts, want_sets=False).signatures
+
+    def _run(self, texts: list[str], want_sets: bool) -> SketchBatch:
+        table, expand = _tables()
+        # UTF-32 of the joined texts is a flat code point array at a third of UTF-8's encoding cost
+        texts = [t if t.isascii() else unicodedata.normalize("NFC", t) for t in texts]
+        m = len(texts)
+        starts = np.zeros(m + 1, dtype=np.int64)
+        np.cumsum([len(t) for t in texts], out=starts[1:])
+        cps = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        sigs = np.empty((m, self.num_perm), dtype=np.uint32)
+        bands = np.empty((m, self.bands), dtype=np.uint64)
+        ntokens = np.empty(m, dtype=np.int64)
+        shingles = self._scratch(3 * len(cps) + m if want_sets else 0)
+        offsets = np.empty(m + 1, dtype=np.int64)
+        total = _sketch_batch(
+            cps, starts, self._char, self.ngram, self.a, self.b, self.rows, table, expand,
+            sigs, bands, ntokens, shingles, offsets, want_sets,
+        )  # fmt: skip
+        return SketchBatch(sigs, bands, ntokens, shingles[:total].copy(), offsets, self.ngram)
+
+    def __getstate__(self) -> dict[str, object]:  # picklable (for other processes): no buffer
+        return {k: v for k, v in self.__dict__.items() if k != "_local"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
+
+    def _scratch(self, size: int) -> np.ndarray:
+        """A per-thread shingle buffer reused across batches: a fresh 2 MB array per batch cost
+        page faults on every call (the kernel releases the GIL, so threads may share a hasher)."""
+        buf: np.ndarray | None = getattr(self._local, "buf", None)
+        if buf is None or len(buf) < size:
+            buf = np.empty(max(size, 1 << 16), dtype=np.uint32)
+            self._local.buf = buf
+        return buf
 
     @staticmethod
     def jaccard(x: Sketch, y: Sketch) -> float:
