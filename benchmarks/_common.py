@@ -15,6 +15,20 @@ SHARED = ROOT.parent / "shared"
 DATA = SHARED / "data"
 
 
+# Peak RSS of the process itself, for the scan subprocesses. Not getrusage's ru_maxrss: Linux carries
+# the high-water mark of the forking parent across fork + exec, so a child forked from a benchmark
+# holding 1M texts reported 1.4 GB it never used (VmHWM belongs to the child's own address space).
+PEAK_RSS = """
+def peak_rss_mb():
+    try:
+        with open("/proc/self/status") as fh:
+            return next(int(l.split()[1]) for l in fh if l.startswith("VmHWM")) / 1024
+    except (OSError, StopIteration):
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+"""
+
+
 def require(path: Path) -> Path:
     if not path.exists():
         sys.exit(f"benchmark data not found: {path} (the project's ../shared); nothing measured")

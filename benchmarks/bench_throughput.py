@@ -22,20 +22,23 @@ from pathlib import Path
 import ftfy
 import ftfy.bad_codecs
 
-from _common import DATA, ROOT, median_time, read_jsonl, require
+from _common import DATA, PEAK_RSS, ROOT, median_time, read_jsonl, require
 from retold.repair.fixes import repair_text
 
 CORPUS = DATA / "tinystories_ru" / "stories.jsonl.gz"
 
-SCAN = """
-import resource, sys, time, json
+SCAN = (
+    PEAK_RSS
+    + """
+import sys, time, json
 import retold
 t = time.perf_counter()
 r = retold.scan(sys.argv[1], out=sys.argv[2], text_field="story")
 wall = time.perf_counter() - t
 print(json.dumps({"wall": wall, "docs": r.documents_in, "kept": r.kept, "dropped": r.dropped,
-                  "repaired": r.repaired, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "repaired": r.repaired, "rss_mb": peak_rss_mb()}))
 """
+)
 
 
 def damage(texts: list[str]) -> tuple[list[str], list[int]]:
