@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from retold.config import (
-    AVAILABLE_LEVELS,
+    DEFAULT_LEVELS,
     DEFAULT_MAX_DOC_BYTES,
     DEFAULT_NEAR_THRESHOLD,
     DEFAULT_NUM_PERM,
+    DEFAULT_RETOLD_CANDIDATE,
+    DEFAULT_RETOLD_THRESHOLD,
     ScanConfig,
     parse_list,
 )
@@ -52,6 +54,10 @@ def scan(
     num_perm: int = DEFAULT_NUM_PERM,
     ngram: int | None = None,
     shingle: str = "word",
+    retold_threshold: float = DEFAULT_RETOLD_THRESHOLD,
+    retold_candidate: float = DEFAULT_RETOLD_CANDIDATE,
+    embedder: str | None = None,
+    verifier: str | None = None,
     quiet: bool = True,
 ) -> ScanResult:
     """Read, repair and deduplicate ``inputs``; write kept/dropped/quarantine/clusters/summary to ``out``.
@@ -67,7 +73,7 @@ def scan(
         id_field=id_field,
         format=format,
         keep=keep,
-        levels=parse_list(levels, AVAILABLE_LEVELS),
+        levels=parse_list(levels, DEFAULT_LEVELS),
         drop=None if drop is None else parse_list(drop, ()),
         repair=repair,
         max_doc_bytes=max_doc_bytes,
@@ -76,6 +82,10 @@ def scan(
         num_perm=num_perm,
         ngram=ngram,
         shingle=shingle,
+        retold_threshold=retold_threshold,
+        retold_candidate=retold_candidate,
+        embedder=embedder,
+        verifier=verifier,
     )
     return run_scan(_inputs(inputs), Path(out), config, quiet=quiet, mode="scan")
 

@@ -12,7 +12,14 @@ from typing import Any
 import click
 
 from retold import __version__, api
-from retold.config import AVAILABLE_LEVELS, DEFAULT_MAX_DOC_BYTES, DEFAULT_NEAR_THRESHOLD, DEFAULT_NUM_PERM
+from retold.config import (
+    DEFAULT_LEVELS,
+    DEFAULT_MAX_DOC_BYTES,
+    DEFAULT_NEAR_THRESHOLD,
+    DEFAULT_NUM_PERM,
+    DEFAULT_RETOLD_CANDIDATE,
+    DEFAULT_RETOLD_THRESHOLD,
+)
 from retold.corpus.sources import FORMATS
 from retold.errors import BadOption, RetoldError
 from retold.result import ScanResult
@@ -122,9 +129,9 @@ def cli() -> None:
 )
 @click.option(
     "--levels",
-    default=",".join(AVAILABLE_LEVELS),
+    default=",".join(DEFAULT_LEVELS),
     show_default=True,
-    help="Duplicate levels to detect (comma-separated).",
+    help="Duplicate levels to detect (comma-separated): exact, near, retold (needs the embed extra).",
 )
 @click.option(
     "--drop",
@@ -166,6 +173,31 @@ def cli() -> None:
     show_default=True,
     help="Shingle unit: word n-grams, or character n-grams (text without spaces).",
 )
+@click.option(
+    "--retold-threshold",
+    type=click.FloatRange(-1.0, 1.0),
+    default=DEFAULT_RETOLD_THRESHOLD,
+    show_default=True,
+    help="Order gain of the sentence alignment at which a candidate pair is retold.",
+)
+@click.option(
+    "--retold-candidate",
+    type=click.FloatRange(-1.0, 1.0),
+    default=DEFAULT_RETOLD_CANDIDATE,
+    show_default=True,
+    help="Whole-text cosine (names masked, static model) at which a pair is verified.",
+)
+@click.option(
+    "--embedder",
+    default=None,
+    help="Static (model2vec) model for retold candidates, path or name "
+    "[default: distilled from all-MiniLM-L6-v2 on first use, cached].",
+)
+@click.option(
+    "--verifier",
+    default=None,
+    help="sentence-transformers model (path or name) for retold verification [default: all-MiniLM-L6-v2].",
+)
 @click.option("--no-repair", is_flag=True, help="Skip the repair stage.")
 @handle_errors
 def scan(
@@ -184,6 +216,10 @@ def scan(
     num_perm: int,
     ngram: int | None,
     shingle: str,
+    retold_threshold: float,
+    retold_candidate: float,
+    embedder: str | None,
+    verifier: str | None,
     no_repair: bool,
 ) -> None:
     """Read INPUTS (files, folders, or - for stdin), repair, drop exact and near copies, write --out.
@@ -216,6 +252,10 @@ def scan(
         num_perm=num_perm,
         ngram=ngram,
         shingle=shingle,
+        retold_threshold=retold_threshold,
+        retold_candidate=retold_candidate,
+        embedder=embedder,
+        verifier=verifier,
         quiet=quiet,
     )
     report(result, quiet)

@@ -9,17 +9,25 @@ from retold.errors import BadOption
 
 if TYPE_CHECKING:
     from retold.dedup.near import NearOptions
+    from retold.dedup.semantic import RetoldOptions
 
 #: The levels of the contract, closest first.
 LEVELS = ("exact", "near", "retold", "premise")
 #: The levels this version detects.
-AVAILABLE_LEVELS = ("exact", "near")
+AVAILABLE_LEVELS = ("exact", "near", "retold")
+#: The levels detected unless --levels says otherwise: the lexical ones, which need no model.
+DEFAULT_LEVELS = ("exact", "near")
 #: The levels dropped unless --drop says otherwise (the contract: exact and near copies go).
 DEFAULT_DROP = ("exact", "near")
 DEFAULT_MAX_DOC_BYTES = 16 << 20
 #: Near level defaults (here, not in retold.dedup.near, so reading them imports no numba).
 DEFAULT_NEAR_THRESHOLD = 0.7
 DEFAULT_NUM_PERM = 128
+#: Retold level defaults (see retold.dedup.semantic and docs/measurements.md for the calibration).
+DEFAULT_RETOLD_THRESHOLD = 0.025  # order gain of the sentence alignment
+DEFAULT_RETOLD_CANDIDATE = 0.5  # whole-text cosine (static model, names masked) to be a candidate
+DEFAULT_RETOLD_NEIGHBOURS = 10
+DEFAULT_RETOLD_MARGIN = 0.35  # a sentence pair counts for its cosine above this
 MAX_DOC_BYTES_LIMIT = 1 << 30  # one document of 1 GiB is the most a run will hold in memory
 
 
@@ -61,13 +69,19 @@ class ScanConfig:
     num_perm: MinHash permutations (default 128); ``bands``/``rows`` follow from the threshold.
     ngram: shingle length (default 5 words, or 24 characters with ``shingle="char"``).
     shingle: ``word`` (default) or ``char`` n-grams (for text without spaces between words).
+    retold_threshold: a candidate pair is retold when the order gain of its sentence alignment is at
+        least this (default 0.025; see :mod:`retold.dedup.semantic`).
+    retold_candidate: whole-text cosine (names masked) for a pair to be verified (default 0.5).
+    embedder: the static model for candidates (model2vec path or name; default distilled from
+        all-MiniLM-L6-v2 on first use and cached).
+    verifier: the sentence-transformers model for verification (default all-MiniLM-L6-v2).
     """
 
     text_field: str = "text"
     id_field: str | None = None
     format: str | None = None
     keep: str = "first"
-    levels: tuple[str, ...] = AVAILABLE_LEVELS
+    levels: tuple[str, ...] = DEFAULT_LEVELS
     drop: tuple[str, ...] | None = None
     repair: bool = True
     drop_empty: bool = True
@@ -77,6 +91,10 @@ class ScanConfig:
     num_perm: int = DEFAULT_NUM_PERM
     ngram: int | None = None
     shingle: str = "word"
+    retold_threshold: float = DEFAULT_RETOLD_THRESHOLD
+    retold_candidate: float = DEFAULT_RETOLD_CANDIDATE
+    embedder: str | None = None
+    verifier: str | None = None
 
     def __post_init__(self) -> None:
         if self.drop is None:  # the default: the contract's dropped levels among those detected
@@ -106,6 +124,7 @@ class ScanConfig:
                 raise BadOption(f"--drop {name} needs {name} in --levels too")
         try:
             self.near_options()
+            self.retold_options()
         except ValueError as exc:
             raise BadOption(str(exc)) from None
 
@@ -119,6 +138,17 @@ class ScanConfig:
             num_perm=self.num_perm,
             ngram=self.ngram,
             unit=self.shingle,
+        )
+
+    def retold_options(self) -> RetoldOptions:
+        """The retold level's options (importing no model)."""
+        from retold.dedup.semantic import RetoldOptions
+
+        return RetoldOptions(
+            threshold=self.retold_threshold,
+            candidate_threshold=self.retold_candidate,
+            embedder=self.embedder,
+            verifier=self.verifier,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -36,11 +36,22 @@ def test_mask_is_invariant_under_a_consistent_swap_of_names() -> None:
 
 
 def test_mapping_from_aligned_sentences() -> None:
-    a = sentences("Marco met Sophie in Paris. Then Marco smiled at Sophie. They walked in Paris.")
-    b = sentences("Arseniy met Sophia in Paris. Then Arseniy smiled at Sophia. They walked in Paris.")
+    a = sentences(
+        "Marco met Sophie in Paris. Then Marco smiled at Sophie. They walked, then they ate in Paris."
+    )
+    b = sentences(
+        "Arseniy met Sophia in Paris. Then Arseniy smiled at Sophia. They walked, then they ate in Paris."
+    )
     mapping, shared = name_mapping(zip(a, b, strict=True), find_names(" ".join(a)), find_names(" ".join(b)))
     assert mapping == {"Marco": "Arseniy", "Sophie": "Sophia"}
     assert shared == ["Paris"]
+
+
+def test_mapping_prefers_lookalike_names_and_folds_aliases() -> None:
+    a = ["Marco met Sophie.", "Marc smiled."]
+    b = ["Arseniy met Sophia.", "Arseniy smiled."]
+    mapping, _ = name_mapping(zip(a, b, strict=True), {"Marco", "Marc", "Sophie"}, {"Arseniy", "Sophia"})
+    assert mapping == {"Marc": "Arseniy", "Sophie": "Sophia"}
 
 
 def test_no_names_no_change() -> None:

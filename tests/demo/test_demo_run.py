@@ -19,4 +19,4 @@ def test_demo_command(tmp_path: Path) -> None:
     assert scores["exact"]["precision"] == 1.0 and scores["exact"]["recall"] == 1.0
     assert scores["mojibake"]["precision"] == 1.0 and scores["mojibake"]["recall"] == 1.0
     assert scores["near"]["precision"] == 1.0 and scores["near"]["recall"] >= 0.8
-    assert scores["retold"]["recall"] is None  # level not in this version: reported, not faked
+    assert scores["retold"]["recall"] is None  # level not run by default: reported, not faked

@@ -22,7 +22,7 @@ from retold.records import Record
 
 KEPT = 0
 #: Reasons a document is dropped, as stored in :attr:`Decisions.reason`.
-REASONS = ("", "empty", "exact", "near")
+REASONS = ("", "empty", "exact", "near", "retold")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +82,9 @@ class Decisions:
     that ``i`` duplicates (-1 if none); ``similarity[i]`` the score of that match (NaN if none).
     ``levels[name]`` holds each level's clusters: a document can be the keeper of an exact cluster
     and a member of a near one. ``evidence[name][i]`` holds extra per-document scores of the
-    deciding match (NaN where none), written into dropped.jsonl.
+    deciding match (NaN where none), written into dropped.jsonl; ``notes[level][i]`` holds a
+    level's structured evidence for document ``i`` (the retold level's aligned sentences and name
+    mapping), written into dropped.jsonl and clusters.jsonl.
     """
 
     n: int
@@ -91,6 +93,7 @@ class Decisions:
     similarity: np.ndarray = field(init=False)
     levels: dict[str, LevelClusters] = field(init=False)
     evidence: dict[str, np.ndarray] = field(init=False)
+    notes: dict[str, dict[int, dict[str, Any]]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.reason = np.zeros(self.n, dtype=np.int8)
@@ -98,6 +101,11 @@ class Decisions:
         self.similarity = np.full(self.n, np.nan, dtype=np.float32)
         self.levels = {}
         self.evidence = {}
+        self.notes = {}
+
+    def notes_for(self, level: str) -> dict[int, dict[str, Any]]:
+        """Rich evidence of a level's matches (sentences, names), by document: few documents."""
+        return self.notes.setdefault(level, {})
 
     def level(self, name: str) -> LevelClusters:
         """The cluster arrays of a level, created on first use."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from difflib import SequenceMatcher
 
 from retold.text import WORD, sentences
 
@@ -67,28 +68,46 @@ def mask_names(text: str, names: Iterable[str], placeholder: str = PLACEHOLDER) 
 
 
 def name_mapping(
-    aligned: Iterable[tuple[str, str]], names_a: set[str], names_b: set[str]
+    aligned: Iterable[tuple[str, str]],
+    names_a: set[str],
+    names_b: set[str],
+    text_a: str = "",
+    text_b: str = "",
 ) -> tuple[dict[str, str], list[str]]:
     """Which name of A stands for which name of B, from sentences aligned between the two.
 
-    Counts how often each (name of A, name of B) meet in aligned sentence pairs and pairs them
-    off greedily, most frequent first, one to one. Returns (differing names A → B, names both
-    tellings share). A pair seen once is kept only when no pair is seen twice.
+    Each aligned sentence pair votes for every (name of A, name of B) it holds, a vote weighted by
+    the pair's share of names (a sentence with one name each side is a strong vote). Pairs are then
+    taken greedily, strongest first, one to one; equal votes go first to names both texts mention
+    often (the characters, not a passing "Parisian"; mentions counted in ``text_a``/``text_b``),
+    then to names that look alike (Sophie / Sophia). A name that extends another of the same text
+    ("Marco" beside "Marc") counts as that name. Returns (differing names A → B, names both
+    tellings share).
     """
-    together: Counter[tuple[str, str]] = Counter()
+    canon_a, canon_b = _aliases(names_a), _aliases(names_b)
+    often_a, often_b = _mentions(text_a, canon_a), _mentions(text_b, canon_b)
+    votes: Counter[tuple[str, str]] = Counter()
     for sa, sb in aligned:
-        in_a = {w for w in (_POSSESSIVE.sub("", x) for x in WORD.findall(sa)) if w in names_a}
-        in_b = {w for w in (_POSSESSIVE.sub("", x) for x in WORD.findall(sb)) if w in names_b}
+        in_a = {canon_a[w] for w in (_POSSESSIVE.sub("", x) for x in WORD.findall(sa)) if w in canon_a}
+        in_b = {canon_b[w] for w in (_POSSESSIVE.sub("", x) for x in WORD.findall(sb)) if w in canon_b}
         for a in in_a:
             for b in in_b:
-                together[a, b] += 1
-    floor = 2 if together and max(together.values()) >= 2 else 1
+                votes[a, b] += 1.0 / (len(in_a) * len(in_b))
     used_a: set[str] = set()
     used_b: set[str] = set()
     mapping: dict[str, str] = {}
     shared: list[str] = []
-    for (a, b), count in sorted(together.items(), key=lambda kv: (-kv[1], kv[0])):
-        if count < floor or a in used_a or b in used_b:
+    ranked = sorted(
+        votes.items(),
+        key=lambda kv: (
+            -round(kv[1], 6),
+            -min(often_a[kv[0][0]], often_b[kv[0][1]]),
+            -SequenceMatcher(None, *kv[0]).ratio(),
+            kv[0],
+        ),
+    )
+    for (a, b), _ in ranked:
+        if a in used_a or b in used_b:
             continue
         used_a.add(a)
         used_b.add(b)
@@ -97,3 +116,21 @@ def name_mapping(
         else:
             mapping[a] = b
     return mapping, sorted(shared)
+
+
+def _mentions(text: str, canon: dict[str, str]) -> Counter[str]:
+    found = (_POSSESSIVE.sub("", w) for w in WORD.findall(text))
+    return Counter(canon[w] for w in found if w in canon)
+
+
+def _aliases(names: set[str]) -> dict[str, str]:
+    """Each name → the shortest name of the text it extends (``Marco`` → ``Marc``), else itself.
+
+    >>> _aliases({"Marc", "Marco", "Sophie"}) == {"Marc": "Marc", "Marco": "Marc", "Sophie": "Sophie"}
+    True
+    """
+    out = {}
+    for name in names:
+        stems = [m for m in names if len(m) >= 3 and name != m and name.startswith(m)]
+        out[name] = min(stems, key=len) if stems else name
+    return out

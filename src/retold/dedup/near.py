@@ -201,7 +201,7 @@ def _overlaps(left, right, offsets, shingles):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _take(left, right, n):  # type: ignore[no-untyped-def]
+def take_greedy(left, right, n):  # type: ignore[no-untyped-def]
     """Greedy clusters from verified (better, worse) pairs sorted by the better one's keep rank.
 
     Returns ``keeper_of``: the keeper of each taken document, -1 for the others.
@@ -369,7 +369,7 @@ class NearIndex:
             return stats
         order = np.lexsort((pos[right], pos[left]))
         left, right = left[order], right[order]
-        keeper_of = _take(left, right, n)
+        keeper_of = take_greedy(left, right, n)
         taken = np.flatnonzero(keeper_of >= 0)
         keepers = np.unique(keeper_of[taken])
         inter = overlaps(keeper_of[taken], taken, offsets, shingle_path)

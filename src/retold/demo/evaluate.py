@@ -13,11 +13,11 @@ restored = the repaired text equals the clean text exactly.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from retold.api import scan
-from retold.config import AVAILABLE_LEVELS
 from retold.corpus.writers import AtomicWriter, write_json_atomic
 from retold.demo.generator import clean_texts, generate_corpus
 from retold.result import ScanResult
@@ -103,10 +103,12 @@ def score(result: ScanResult, truth: list, clean: dict[str, str]) -> list[KindSc
     members = list(result.cluster_members())
     scores = []
 
+    summary = json.loads((result.out / "summary.json").read_text(encoding="utf-8"))
+    detected = set(summary["options"]["levels"])
     for kind in ("exact", "near", "retold"):
         planted = [t for t in truth if t.kind == kind]
-        if kind not in AVAILABLE_LEVELS:
-            note = f"'{kind}' level not in this version: not detected yet"
+        if kind not in detected:
+            note = f"'{kind}' level not run (--levels {','.join(summary['options']['levels'])})"
             scores.append(KindScore(kind, len(planted), note=note))
             continue
         cluster_of = {m["id"]: m["cluster_id"] for m in members if m["level"] == kind}

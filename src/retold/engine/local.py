@@ -39,6 +39,7 @@ from retold.stages import Stage
 
 if TYPE_CHECKING:
     from retold.dedup.near import NearIndex
+    from retold.dedup.semantic import RetoldIndex
 
 OUTPUT_FILES = ("kept.jsonl", "dropped.jsonl", "quarantine.jsonl", "clusters.jsonl", "summary.json")
 WORK_DIR = ".retold-work"
@@ -117,6 +118,10 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
         hasher = near_options.hasher()
         near = NearIndex(work / "near", near_options, hasher)
         stages.append(NearSketch(hasher))
+    told: RetoldIndex | None = None
+    if "retold" in config.levels and mode == "scan":
+        told, embed_stage = _retold_level(work, config)
+        stages.append(embed_stage)
 
     def readable(items: Iterable[Record | Quarantined]) -> Iterator[Record]:
         for item in items:
@@ -152,6 +157,8 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
                     exact.add(n, rec.meta["exact"], rank)
                 if near is not None:
                     near.add(rec.meta.get("near"), rank)
+                if told is not None:
+                    told.add(rec.meta.get("retold"), rank)
                 ids.append(rec.id)
                 spool.write(dumps(rec.fixes))
                 spool.write("\t")
@@ -183,6 +190,19 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
             "measure": near.options.measure,
             "shingle": f"{near.hasher.ngram}-{near.hasher.unit}",
             "num_perm": near.hasher.num_perm,
+        }
+    if told is not None:
+        from retold.dedup.semantic import read_texts
+
+        told_stats = told.decide(decisions, read_texts(spool_path, config.text_field))
+        told.remove()
+        clusters["retold"] = told_stats.clusters
+        level_stats["retold"] = {
+            **told_stats.to_json(),
+            "threshold": told.options.threshold,
+            "candidate_threshold": told.options.candidate_threshold,
+            "embedder": told.embedder_name,
+            "verifier": told.verifier_name,
         }
     for level in clusters:  # detected but not dropped: reported in clusters.jsonl, kept
         if level not in (config.drop or ()):
@@ -268,6 +288,20 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
     return result
 
 
+def _retold_level(work: Path, config: ScanConfig) -> tuple[RetoldIndex, Stage]:
+    """The retold level's pass-1 stage and index; the verifier model loads only if needed."""
+    from retold.dedup.semantic import RetoldEmbed, RetoldIndex, Verifier
+    from retold.embed import load
+
+    options = config.retold_options()
+    embedder = load(options.embedder, kind="static")
+    index = RetoldIndex(
+        work / "retold", options, lambda: Verifier(load(options.verifier, kind="transformer"), options.margin)
+    )
+    index.embedder_name = embedder.name
+    return index, RetoldEmbed(embedder)
+
+
 def _undrop(decisions: Decisions, reason: str) -> None:
     """A level that is detected but not in --drop: its members are reported in clusters, kept."""
     code = REASONS.index(reason)
@@ -305,6 +339,7 @@ def _write_outputs(
                         "fixes": fixes,
                     }
                     evidence = {k: _score(col[i]) for k, col in d.evidence.items() if not math.isnan(col[i])}
+                    evidence.update(d.notes.get(level, {}).get(i, {}))
                     if evidence:
                         note["evidence"] = evidence
                     dropped_w.write_line(data[:-1] + ', "retold": ' + dumps(note) + "}")
@@ -313,19 +348,21 @@ def _write_outputs(
                         if lc.cluster[i] < 0:
                             continue
                         keeper = int(lc.keeper[i])
-                        clusters_w.write_json(
-                            {
-                                "id": rec_id,
-                                "cluster_id": _cluster_name(d, level, i),
-                                "level": level,
-                                "cluster_size": int(lc.size[i]),
-                                "kept": reason == 0,
-                                "kept_id": ids[keeper],
-                                "similarity": _score(d.similarity[i])
-                                if keeper != i and int(d.kept_of[i]) == keeper
-                                else None,
-                            }
-                        )
+                        row = {
+                            "id": rec_id,
+                            "cluster_id": _cluster_name(d, level, i),
+                            "level": level,
+                            "cluster_size": int(lc.size[i]),
+                            "kept": reason == 0,
+                            "kept_id": ids[keeper],
+                            "similarity": _score(d.similarity[i])
+                            if keeper != i and int(d.kept_of[i]) == keeper
+                            else None,
+                        }
+                        note = d.notes.get(level, {}).get(i)
+                        if note is not None:
+                            row["evidence"] = note
+                        clusters_w.write_json(row)
         for w in writers:
             w.finish()
     except BaseException:

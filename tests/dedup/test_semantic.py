@@ -1,0 +1,117 @@
+"""The retold level: the seeds are one story told twice, names do not decide, evidence is written."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import retold
+from conftest import SHARED, read_jsonl
+from retold.dedup.semantic import _align, _shuffled_mean
+
+pytest.importorskip("sentence_transformers", reason="embedding extra not installed")
+SEEDS = SHARED / "seeds"
+needs_seeds = pytest.mark.skipif(not SEEDS.is_dir(), reason=f"seed stories not found at {SEEDS}")
+SWAP = {  # every name of seed 000, consistently replaced
+    "Marco": "Luca",
+    "Marc": "Luc",
+    "Kowalska": "Novak",
+    "Dupont": "Moreau",
+    "Sophie": "Claire",
+    "Paris": "Lyon",
+    "Seine": "Rhône",
+    "Russian": "Polish",
+    "Russia": "Poland",
+}
+
+
+def seeds(tmp_path: Path, swap: bool = False) -> Path:
+    folder = tmp_path / ("swapped" if swap else "seeds")
+    folder.mkdir()
+    for path in sorted(SEEDS.glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        if swap and path.name.startswith("000"):
+            text = re.sub(r"\b(" + "|".join(SWAP) + r")\b", lambda m: SWAP[m.group()], text)
+        (folder / path.name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def told(out: Path) -> list[dict]:
+    return [row for row in read_jsonl(out / "clusters.jsonl") if row["level"] == "retold"]
+
+
+def test_alignment_follows_order() -> None:
+    sim = np.full((4, 6), 0.2)
+    for i, j in enumerate([0, 2, 3, 5]):
+        sim[i, j] = 0.9
+    score, pairs = _align(sim, 0.35)
+    assert pairs.tolist() == [[0, 0], [1, 2], [2, 3], [3, 5]]
+    assert score == pytest.approx(0.9 - 0.35)  # the mean cosine above the margin
+    perms = np.stack([np.random.default_rng(s).permutation(6) for s in range(16)])
+    assert _shuffled_mean(sim, 0.35, perms) < score  # shuffling the events costs the alignment
+
+
+@needs_seeds
+def test_seeds_are_one_story_told_twice(tmp_path: Path, invariant) -> None:
+    out = tmp_path / "out"
+    result = retold.scan(seeds(tmp_path), out=out, levels="exact,near,retold")
+    summary = invariant(out)
+    assert result.kept == 2 and result.dropped == {}  # retold pairs are reported and kept by default
+    assert summary["clusters"] == {"exact": 0, "near": 0, "retold": 1}
+    rows = told(out)
+    assert [r["cluster_id"] for r in rows] == ["retold-1", "retold-1"]
+    evidence = rows[1]["evidence"]
+    assert evidence["names"]["Sophie"] == "Sophia"
+    assert "Arseniy" in evidence["names"].values()
+    assert any("shrouded in mystery" in s["this"] for s in evidence["sentences"])
+    assert rows[1]["similarity"] == evidence["order_gain"] >= summary["options"]["retold_threshold"]
+
+
+@needs_seeds
+def test_swapping_every_name_changes_nothing(tmp_path: Path) -> None:
+    plain, swapped = tmp_path / "plain", tmp_path / "swapped-out"
+    retold.scan(seeds(tmp_path), out=plain, levels="retold")
+    retold.scan(seeds(tmp_path, swap=True), out=swapped, levels="retold")
+    a, b = told(plain), told(swapped)
+    assert len(a) == len(b) == 2
+    assert abs(a[1]["similarity"] - b[1]["similarity"]) <= 0.02
+    assert b[1]["evidence"]["names"]["Claire"] == "Sophia"
+
+
+@needs_seeds
+def test_drop_retold_writes_the_evidence(tmp_path: Path, invariant) -> None:
+    out = tmp_path / "out"
+    result = retold.scan(seeds(tmp_path), out=out, levels="exact,near,retold", drop="exact,near,retold")
+    invariant(out)
+    assert result.dropped == {"retold": 1}
+    note = read_jsonl(out / "dropped.jsonl")[0]["retold"]
+    assert note["reason"] == "retold" and note["kept_id"].startswith("000")
+    assert note["evidence"]["names"]["Sophie"] == "Sophia"
+    again, other = tmp_path / "again", tmp_path / "other"
+    other.mkdir()
+    retold.scan(seeds(other), out=again, levels="exact,near,retold", drop="exact,near,retold")
+    for name in ("kept.jsonl", "dropped.jsonl", "clusters.jsonl"):
+        assert (out / name).read_bytes() == (again / name).read_bytes()  # deterministic
+
+
+def test_unrelated_texts_are_not_retold(tmp_path: Path) -> None:
+    rows = [
+        {
+            "id": "a",
+            "text": "The harbour was quiet at dawn. Fishermen mended their nets. Gulls circled the boats.",
+        },
+        {
+            "id": "b",
+            "text": "Quarterly revenue rose by four percent. Costs fell. The board approved a dividend.",
+        },
+        {"id": "c", "text": ""},
+    ]
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    result = retold.scan(path, out=tmp_path / "out", levels="retold")
+    assert result.clusters == {"retold": 0}
+    assert result.dropped == {"empty": 1}
