@@ -28,6 +28,7 @@ DEFAULT_RETOLD_THRESHOLD = 0.025  # order gain of the sentence alignment
 DEFAULT_RETOLD_CANDIDATE = 0.5  # whole-text cosine (static model, names masked) to be a candidate
 DEFAULT_RETOLD_NEIGHBOURS = 10
 DEFAULT_RETOLD_MARGIN = 0.35  # a sentence pair counts for its cosine above this
+DEFAULT_BOILERPLATE_DOCS = 5  # a sentence recurring in this many documents is boilerplate
 MAX_DOC_BYTES_LIMIT = 1 << 30  # one document of 1 GiB is the most a run will hold in memory
 
 

@@ -40,6 +40,7 @@ import numpy as np
 from numba import njit
 
 from retold.config import (
+    DEFAULT_BOILERPLATE_DOCS,
     DEFAULT_RETOLD_CANDIDATE,
     DEFAULT_RETOLD_MARGIN,
     DEFAULT_RETOLD_NEIGHBOURS,
@@ -53,6 +54,10 @@ from retold.stages import Stage
 from retold.text import sentences, word_count
 
 SHUFFLES = 16
+#: A pair needs this many aligned sentences (cosine above the margin): two lines of a chat
+#: refusal ("I'm here to help you with your story." / "What would you like to happen next?")
+#: aligned in order are no story told twice.
+MIN_ALIGNED = 3
 EVIDENCE_SENTENCES = 3
 _BLOCK = 2048
 
@@ -65,6 +70,7 @@ class RetoldOptions:
     candidate_threshold: float = DEFAULT_RETOLD_CANDIDATE
     neighbours: int = DEFAULT_RETOLD_NEIGHBOURS
     margin: float = DEFAULT_RETOLD_MARGIN
+    boilerplate_docs: int = DEFAULT_BOILERPLATE_DOCS
     embedder: str | None = None  # static model: None = distilled from the default transformer
     verifier: str | None = None  # sentence-transformers model: None = all-MiniLM-L6-v2
 
@@ -239,6 +245,46 @@ class Verifier:
         return RetoldMatch(float(gain), float(aligned), kept_pairs, mapping, shared), swapped
 
 
+BOILERPLATE_COSINE = 0.9
+BOILERPLATE_LIFT = 0.05
+_SENTENCE_BLOCK = 4096
+
+
+def silence_boilerplate(tellings: list[Telling], doc_vectors: np.ndarray, min_docs: int) -> int:
+    """Zero the vectors of boilerplate sentences; return how many.
+
+    Chat-model stories open and close with the same lines ("Sure! Here is a story based on the
+    prompt you provided:"); aligned in order at both ends, they made 22 cross-prompt HANNA pairs
+    look retold. A sentence is boilerplate when it recurs (cosine ≥ 0.9) in ``min_docs`` or more
+    documents *that are otherwise no closer to each other than to the rest*: their mean
+    whole-text cosine among themselves (``doc_vectors``, the static candidates' vectors) exceeds
+    their mean cosine to all verified documents by less than ``BOILERPLATE_LIFT``. Measured: the
+    chat openers of HANNA lift 0.017 (0.858 against 0.841); sentences Clough answers copy from
+    one source lift 0.18 (0.94 against 0.76): evidence, kept. Counted among the documents being
+    verified (exact, in blocks of matrix products).
+    """
+    if min_docs < 2 or not tellings:
+        return 0
+    owner = np.concatenate([np.full(len(t.sentences), k) for k, t in enumerate(tellings)])
+    vectors = np.concatenate([t.vectors for t in tellings]).astype(np.float32)
+    silenced = np.zeros(len(owner), dtype=bool)
+    for lo in range(0, len(owner), _SENTENCE_BLOCK):
+        hits = (vectors[lo : lo + _SENTENCE_BLOCK] @ vectors.T) >= BOILERPLATE_COSINE
+        for r in np.flatnonzero(hits.sum(axis=1) >= min_docs):
+            docs = np.unique(owner[hits[r]])
+            if len(docs) < min_docs:
+                continue
+            sims = doc_vectors[docs] @ doc_vectors[docs].T
+            among = (sims.sum() - np.trace(sims)) / (len(docs) * (len(docs) - 1))
+            overall = float((doc_vectors[docs] @ doc_vectors.T).mean())
+            silenced[lo + r] = among - overall < BOILERPLATE_LIFT
+    at = 0
+    for t in tellings:
+        t.vectors[silenced[at : at + len(t.sentences)]] = 0.0
+        at += len(t.sentences)
+    return int(silenced.sum())
+
+
 @dataclass
 class RetoldStats:
     documents: int = 0
@@ -247,6 +293,7 @@ class RetoldStats:
     clusters: int = 0
     members: int = 0
     largest_cluster: int = 0
+    boilerplate_sentences: int = 0
     verify_seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -285,6 +332,14 @@ class RetoldIndex:
     def remove(self) -> None:
         self.close()
         self._path.unlink(missing_ok=True)
+
+    def vectors_of(self, docs: np.ndarray) -> np.ndarray:
+        """The stored whole-text vectors of ``docs`` (each must have one)."""
+        has = np.frombuffer(self._has, dtype=np.int8).astype(bool)
+        slot = np.cumsum(has) - 1
+        assert has[docs].all()
+        vectors = np.memmap(self._path, dtype=np.float32, mode="r").reshape(-1, self.dim)
+        return np.asarray(vectors[slot[docs]])
 
     def candidates(self, active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(left, right, cosine) of each active document with its nearest active neighbours.
@@ -352,11 +407,15 @@ class RetoldIndex:
         text_of = texts(docs)
         verifier = self._verifier()
         self.verifier_name = getattr(verifier.model, "name", "")
-        told = dict(zip(docs.tolist(), verifier.tellings([text_of[int(d)] for d in docs]), strict=True))
+        tellings = verifier.tellings([text_of[int(d)] for d in docs])
+        stats.boilerplate_sentences = silence_boilerplate(
+            tellings, self.vectors_of(docs), self.options.boilerplate_docs
+        )
+        told = dict(zip(docs.tolist(), tellings, strict=True))
         ok_left, ok_right, results = [], [], {}
         for a, b in zip(keep_side.tolist(), other.tolist(), strict=True):
             match, swapped = verifier.match(told[a], told[b], seed=a * n + b)
-            if match.order_gain >= self.options.threshold:
+            if match.order_gain >= self.options.threshold and len(match.pairs) >= MIN_ALIGNED:
                 ok_left.append(a)
                 ok_right.append(b)
                 results[a, b] = (match, swapped)

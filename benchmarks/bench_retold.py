@@ -1,0 +1,243 @@
+"""The retold level on labelled data: seeds, Clough & Stevenson, HANNA, STS-B; speed beside SemHash.
+
+Sections (``--only NAME`` runs one):
+
+* ``seeds``: ``retold scan ../shared/seeds --levels exact,near,retold``: one retold pair, the name
+  mapping, no near copy.
+* ``clough``: the 5 sources and 95 answers scanned as one corpus (sources first, so they keep).
+  An answer is "retold or closer" when it shares a cluster of any level with its source.
+  Positives cut + light + heavy (57), negatives non (38): precision, recall, F1, over a sweep of
+  ``--retold-threshold``; recall per category.
+* ``hanna``: the 672 HANNA stories (96 prompts × 7 authors) scanned with the retold level; every
+  verified pair is counted as same-prompt (independent writings of one premise: should be few) or
+  cross-prompt (goal 0).
+* ``stsb``: STS-B test pairs, ROC-AUC for score ≥ 4.5 against < 3 of the verifier's similarity of
+  one-sentence texts (the cosine of the name-masked sentences), beside the plain MiniLM cosine of
+  the raw sentences.
+* ``speed``: the 14,753 tinystories_ru stories. Candidate stage (name masking + static embedding
+  + exact nearest neighbours) against SemHash ``self_deduplicate`` with the same static model,
+  docs/s, median of 3; then what verification costs per candidate pair, and the whole level.
+
+    make bench-retold        (or: .venv/bin/python benchmarks/bench_retold.py [--only clough])
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import itertools
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import retold
+from _common import DATA, SHARED, read_jsonl, require
+from retold.config import DEFAULT_RETOLD_THRESHOLD
+
+THRESHOLDS = (0.0, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05)
+
+
+def seeds(tmp: Path) -> None:
+    result = retold.scan(require(SHARED / "seeds"), out=tmp / "seeds", levels="exact,near,retold")
+    rows = [m for m in result.cluster_members() if m["level"] == "retold"]
+    print(f"seeds: clusters {result.clusters}; dropped {result.dropped or 'nothing'}")
+    for row in rows:
+        if "evidence" in row:
+            ev = row["evidence"]
+            print(
+                f"  {row['id']} retold of {row['kept_id']}: order gain {ev['order_gain']}, names {ev['names']}"
+            )
+            for s in ev["sentences"]:
+                print(f"    {s['similarity']:.2f}  {s['kept'][:70]!r}\n          {s['this'][:70]!r}")
+
+
+def clough(tmp: Path) -> None:
+    folder = require(DATA / "clough_plagiarism")
+    sources = read_jsonl(folder / "sources.jsonl")
+    answers = read_jsonl(folder / "pairs.jsonl")
+    corpus = tmp / "clough.jsonl"
+    with open(corpus, "w", encoding="utf-8") as fh:
+        for s in sources:
+            fh.write(json.dumps({"id": f"source-{s['task']}", "text": s["text"]}) + "\n")
+        for a in answers:
+            fh.write(json.dumps({"id": a["file"], "text": a["text"]}) + "\n")
+    category = {a["file"]: a["category"] for a in answers}
+    source = {a["file"]: f"source-{a['task']}" for a in answers}
+    print("Clough & Stevenson: positives cut+light+heavy (57), negatives non (38); found = shares a")
+    print("cluster of any level with its source\n")
+    print(f"{'threshold':>9} {'precision':>9} {'recall':>6} {'F1':>6}   recall cut/light/heavy   non flagged")
+    for threshold in THRESHOLDS:
+        out = tmp / f"clough-{threshold}"
+        t = time.perf_counter()
+        result = retold.scan(corpus, out=out, levels="exact,near,retold", retold_threshold=threshold)
+        wall = time.perf_counter() - t
+        cluster: dict[str, set[str]] = {}
+        for m in result.cluster_members():
+            cluster.setdefault(m["id"], set()).add(m["cluster_id"])
+        found = {doc for doc in category if cluster.get(doc, set()) & cluster.get(source[doc], set())}
+        pos = {d for d, c in category.items() if c != "non"}
+        tp, fp = len(found & pos), len(found - pos)
+        precision = tp / max(1, tp + fp)
+        recall = tp / len(pos)
+        f1 = 2 * precision * recall / max(1e-9, precision + recall)
+        per = [
+            sum(1 for d in found if category[d] == c) / sum(1 for v in category.values() if v == c)
+            for c in ("cut", "light", "heavy")
+        ]
+        mark = "  <- default" if threshold == DEFAULT_RETOLD_THRESHOLD else ""
+        print(
+            f"{threshold:9.3f} {precision:9.3f} {recall:6.3f} {f1:6.3f}   "
+            f"{per[0]:.2f} / {per[1]:.2f} / {per[2]:.2f}        {fp:>3} / 38   ({wall:.0f} s){mark}"
+        )
+
+
+def hanna(tmp: Path) -> None:
+    stories = read_jsonl(require(DATA / "hanna_stories" / "stories.jsonl"))
+    corpus = tmp / "hanna.jsonl"
+    with open(corpus, "w", encoding="utf-8") as fh:
+        for i, s in enumerate(stories):
+            fh.write(json.dumps({"id": f"h{i}", "text": s["text"], "prompt": s["prompt_id"]}) + "\n")
+    prompt = {f"h{i}": s["prompt_id"] for i, s in enumerate(stories)}
+    by_prompt: dict[str, int] = {}
+    for s in stories:
+        by_prompt[s["prompt_id"]] = by_prompt.get(s["prompt_id"], 0) + 1
+    same_total = sum(k * (k - 1) // 2 for k in by_prompt.values())
+    t = time.perf_counter()
+    result = retold.scan(corpus, out=tmp / "hanna", levels="retold")
+    wall = time.perf_counter() - t
+    summary = json.loads((tmp / "hanna" / "summary.json").read_text())["levels"]["retold"]
+    pairs = [
+        (m["id"], m["kept_id"])
+        for m in result.cluster_members()
+        if m["level"] == "retold" and m["id"] != m["kept_id"]
+    ]
+    same = sum(1 for a, b in pairs if prompt[a] == prompt[b])
+    print(
+        f"HANNA: {len(stories)} stories, {len(by_prompt)} prompts, {same_total:,} same-prompt pairs; scan {wall:.0f} s"
+    )
+    print(f"  candidates {summary['candidate_pairs']:,}, verified (retold) {summary['verified_pairs']:,}")
+    print(
+        f"  retold pairs kept in clusters: same-prompt {same} ({same / same_total:.1%} of all same-prompt pairs), cross-prompt {len(pairs) - same}"
+    )
+    print(f"  clusters {summary['clusters']}, largest {summary['largest_cluster']}")
+
+
+def stsb(tmp: Path) -> None:
+    from retold.dedup.names import find_names, mask_names
+    from retold.embed import load
+
+    rows = read_jsonl(require(DATA / "stsb_en" / "test.jsonl"))
+    rows = [r for r in rows if r["score"] >= 4.5 or r["score"] < 3]
+    label = np.array([r["score"] >= 4.5 for r in rows])
+    model = load(kind="transformer")
+
+    def cos(a: list[str], b: list[str]) -> np.ndarray:
+        return np.sum(model.encode_short(a) * model.encode_short(b), axis=1)
+
+    raw = cos([r["sentence1"] for r in rows], [r["sentence2"] for r in rows])
+    masked = cos(
+        [mask_names(r["sentence1"], find_names(r["sentence1"])) for r in rows],
+        [mask_names(r["sentence2"], find_names(r["sentence2"])) for r in rows],
+    )
+    print(f"STS-B test: {label.sum()} pairs with score >= 4.5, {(~label).sum()} with score < 3")
+    print(f"  ROC-AUC  MiniLM cosine, raw text: {auc(raw, label):.4f}")
+    print(f"  ROC-AUC  retold sentence similarity (names masked): {auc(masked, label):.4f}")
+
+
+def auc(score: np.ndarray, label: np.ndarray) -> float:
+    """Area under the ROC curve (the Mann-Whitney statistic, ties counted half)."""
+    pos, neg = score[label], score[~label]
+    greater = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return float(greater / (len(pos) * len(neg)))
+
+
+def speed(tmp: Path) -> None:
+    from retold.dedup.semantic import RetoldIndex, RetoldOptions, Verifier, masked
+    from retold.embed import load
+
+    with gzip.open(require(DATA / "tinystories_ru" / "stories.jsonl.gz"), "rt", encoding="utf-8") as fh:
+        texts = [json.loads(line)["story"] for line in fh]
+    static = load(kind="static")
+    try:
+        from semhash import SemHash
+    except ImportError:
+        SemHash = None
+        print("semhash not installed (pip install -e '.[bench]'): its side is not measured")
+    options = RetoldOptions()
+
+    def ours() -> int:
+        index = RetoldIndex(tmp / "speed", options, lambda: None)  # type: ignore[arg-type,return-value]
+        for lo in range(0, len(texts), 256):
+            for v in static.encode([masked(t) for t in texts[lo : lo + 256]]):
+                index.add(v, 0.0)
+        left, _, _ = index.candidates(np.ones(len(texts), dtype=bool))
+        index.remove()
+        return len(left)
+
+    def semhash() -> int:
+        result = SemHash.from_records(records=texts, model=static.model).self_deduplicate()
+        return len(result.selected)
+
+    print(f"tinystories_ru: {len(texts):,} stories; static model: {static.name}")
+    timings: dict[str, list[float]] = {"retold": [], "semhash": []}
+    for _ in range(3):
+        for name, fn in (("retold", ours), ("semhash", semhash)):
+            if name == "semhash" and SemHash is None:
+                continue
+            t = time.perf_counter()
+            count = fn()
+            timings[name].append(time.perf_counter() - t)
+            if name == "retold":
+                candidates = count
+    rate = {k: len(texts) / statistics.median(v) for k, v in timings.items() if v}
+    print(
+        f"  retold candidate stage (mask + embed + exact kNN): {rate['retold']:,.0f} docs/s; {candidates:,} candidate pairs"
+    )
+    if "semhash" in rate:
+        print(f"  SemHash self_deduplicate, same static model:       {rate['semhash']:,.0f} docs/s")
+        print(f"  ratio: {rate['retold'] / rate['semhash']:.2f}x")
+    # verification cost: a sample of candidate pairs, sentences embedded by the transformer
+    verifier = Verifier(load(kind="transformer"))
+    rng = np.random.default_rng(0)
+    sample = rng.choice(len(texts), size=200, replace=False)
+    t = time.perf_counter()
+    tellings = verifier.tellings([texts[i] for i in sample])
+    embed_s = time.perf_counter() - t
+    t = time.perf_counter()
+    pairs = list(itertools.combinations(range(len(sample)), 2))[:2000]
+    for a, b in pairs:
+        verifier.match(tellings[a], tellings[b])
+    align_s = time.perf_counter() - t
+    per_doc = embed_s / len(sample)
+    print(
+        f"  verification: sentence embedding {1e3 * per_doc:.0f} ms a document (once per document in a candidate pair),"
+    )
+    print(f"                alignment + 16 shuffles {1e3 * align_s / len(pairs):.2f} ms a pair")
+    docs_in_pairs = min(len(texts), 2 * candidates)
+    whole = len(texts) / statistics.median(timings["retold"]) ** -1 if False else None
+    total = statistics.median(timings["retold"]) + docs_in_pairs * per_doc + candidates * align_s / len(pairs)
+    print(
+        f"  whole level, estimated from the parts: {len(texts) / total:,.0f} docs/s ({total:.0f} s for {len(texts):,})"
+    )
+    _ = whole
+
+
+SECTIONS = {"seeds": seeds, "clough": clough, "hanna": hanna, "stsb": stsb, "speed": speed}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=sorted(SECTIONS), action="append")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="retold-bench-retold-"))
+    for name in args.only or list(SECTIONS):
+        print(f"\n== {name}")
+        SECTIONS[name](tmp)
+
+
+if __name__ == "__main__":
+    main()
