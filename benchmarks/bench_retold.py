@@ -156,7 +156,7 @@ def auc(score: np.ndarray, label: np.ndarray) -> float:
 
 
 def speed(tmp: Path) -> None:
-    from retold.dedup.semantic import RetoldIndex, RetoldOptions, Verifier, masked
+    from retold.dedup.semantic import RetoldEmbed, RetoldIndex, RetoldOptions, Verifier, masked
     from retold.embed import load
 
     with gzip.open(require(DATA / "tinystories_ru" / "stories.jsonl.gz"), "rt", encoding="utf-8") as fh:
@@ -171,8 +171,8 @@ def speed(tmp: Path) -> None:
 
     def ours() -> int:
         index = RetoldIndex(tmp / "speed", options, lambda: None)  # type: ignore[arg-type,return-value]
-        for lo in range(0, len(texts), 256):
-            for v in static.encode([masked(t) for t in texts[lo : lo + 256]]):
+        for lo in range(0, len(texts), RetoldEmbed.batch_size):  # as the stage batches
+            for v in static.encode([masked(t) for t in texts[lo : lo + RetoldEmbed.batch_size]]):
                 index.add(v, 0.0)
         left, _, _ = index.candidates(np.ones(len(texts), dtype=bool))
         index.remove()

