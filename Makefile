@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install -q --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test lint bench bench-repair bench-throughput bench-minhash bench-clough bench-near-scale clean
+.PHONY: demo test lint bench bench-repair bench-throughput bench-minhash bench-clough bench-near-scale bench-retold clean
 
 $(BIN)/retold: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -45,7 +45,14 @@ bench-clough: $(BIN)/retold
 bench-near-scale: $(BIN)/retold
 	$(BIN)/python benchmarks/bench_near_scale.py --sizes 100000 1000000
 
-bench: bench-repair bench-throughput bench-minhash bench-clough
+$(VENV)/.embed-bench: $(VENV)/.bench
+	$(PIP) -e '.[embed,bench]'
+	@touch $@
+
+bench-retold: $(VENV)/.embed-bench
+	$(BIN)/python benchmarks/bench_retold.py
+
+bench: bench-repair bench-throughput bench-minhash bench-clough bench-retold
 
 clean:
 	rm -rf $(VENV) retold-demo .pytest_cache .ruff_cache

@@ -115,3 +115,44 @@ def test_unrelated_texts_are_not_retold(tmp_path: Path) -> None:
     result = retold.scan(path, out=tmp_path / "out", levels="retold")
     assert result.clusters == {"retold": 0}
     assert result.dropped == {"empty": 1}
+
+
+def test_top_k_is_a_stable_sort() -> None:
+    from retold.dedup.semantic import _top_k
+
+    rng = np.random.default_rng(0)
+    block = rng.integers(0, 20, size=(30, 50)).astype(np.float32)  # many ties
+    block[3, 3] = -np.inf
+    idx, val = _top_k(block, 7)
+    expected = np.argsort(-block, axis=1, kind="stable")[:, :7]
+    assert (idx == expected).all()
+    assert (val == np.take_along_axis(block, expected, axis=1)).all()
+
+
+def test_boilerplate_shared_by_unrelated_documents_is_silenced() -> None:
+    from retold.dedup.semantic import Telling, silence_boilerplate
+
+    rng = np.random.default_rng(1)
+    unit = lambda v: v / np.linalg.norm(v)  # noqa: E731
+    opener = unit(rng.standard_normal(16))
+    tellings = [
+        Telling(
+            ["Sure! Here is a story:", "x", "y"],
+            set(),
+            np.stack([opener, *(unit(rng.standard_normal(16)) for _ in range(2))]),
+        )
+        for _ in range(6)
+    ]
+    unrelated = np.stack([unit(rng.standard_normal(8)) for _ in range(6)])
+    assert silence_boilerplate(tellings, unrelated, min_docs=5) == 6
+    assert all(not t.vectors[0].any() and t.vectors[1].any() for t in tellings)
+    for t in tellings:
+        t.vectors[0] = opener
+    # the six on one subject, among six others: a sentence they share is evidence (copied from one
+    # source), not boilerplate. (With no other subject in the run, the two cannot be told apart.)
+    others = [Telling(["z"], set(), unit(rng.standard_normal((1, 16)))) for _ in range(6)]
+    one_subject = np.tile(unit(rng.standard_normal(8)), (6, 1)) + 0.01 * rng.standard_normal((6, 8))
+    doc_vectors = np.concatenate([one_subject, unrelated])
+    doc_vectors /= np.linalg.norm(doc_vectors, axis=1, keepdims=True)
+    assert silence_boilerplate(tellings + others, doc_vectors, min_docs=5) == 0
+    assert silence_boilerplate(tellings, unrelated, min_docs=7) == 0  # too few documents

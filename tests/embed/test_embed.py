@@ -62,3 +62,9 @@ def test_static_model_distilled_once_and_cached(monkeypatch, tmp_path: Path) -> 
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
     assert np.allclose(first.encode(["same text"]), again.encode(["same text"]))
+    texts = ["The old spy sat in the café and watched the rain.", "", "Снова шёл дождь. " * 40]
+    ours = again.encode(texts)
+    theirs = again.model.encode(texts, max_length=None, use_multiprocessing=False)  # model2vec's own
+    theirs = normalise(theirs)
+    assert float(ours[0] @ theirs[0]) > 0.999 and float(ours[2] @ theirs[2]) > 0.99
+    assert not ours[1].any()

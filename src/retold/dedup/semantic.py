@@ -288,7 +288,8 @@ def silence_boilerplate(tellings: list[Telling], doc_vectors: np.ndarray, min_do
     their mean cosine to all verified documents by less than ``BOILERPLATE_LIFT``. Measured: the
     chat openers of HANNA lift 0.017 (0.858 against 0.841); sentences Clough answers copy from
     one source lift 0.18 (0.94 against 0.76): evidence, kept. Counted among the documents being
-    verified (exact, in blocks of matrix products).
+    verified (exact, in blocks of matrix products). Limit: in a run where every document is on
+    one subject the two cannot be told apart, and shared sentences count as boilerplate.
     """
     if min_docs < 2 or not tellings:
         return 0
