@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from retold.config import (
     DEFAULT_BOILERPLATE_DOCS,
@@ -120,7 +120,7 @@ class RetoldEmbed(Stage):
         yield from batch
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _top_k(block, k):  # type: ignore[no-untyped-def]
     """The k largest values of each row and their columns, best first (ties: lower column).
 
@@ -130,7 +130,7 @@ def _top_k(block, k):  # type: ignore[no-untyped-def]
     rows, cols = block.shape
     idx = np.zeros((rows, k), dtype=np.int64)
     val = np.full((rows, k), -np.inf, dtype=np.float32)
-    for r in range(rows):
+    for r in prange(rows):  # rows are independent: the result does not depend on the threads
         worst = -np.inf
         for c in range(cols):
             v = block[r, c]
