@@ -24,3 +24,7 @@ class OutputNotWritable(RetoldError):
 
 class BadOption(RetoldError):
     """An option's value is out of range or contradicts another option."""
+
+
+class ModelNotAvailable(RetoldError):
+    """An embedding model cannot be loaded (not installed, not found, hub not reachable)."""

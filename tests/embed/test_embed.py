@@ -68,3 +68,10 @@ def test_static_model_distilled_once_and_cached(monkeypatch, tmp_path: Path) -> 
     theirs = normalise(theirs)
     assert float(ours[0] @ theirs[0]) > 0.999 and float(ours[2] @ theirs[2]) > 0.99
     assert not ours[1].any()
+
+
+def test_a_model_that_cannot_be_found_is_one_clear_error(tmp_path: Path) -> None:
+    from retold.errors import ModelNotAvailable
+
+    with pytest.raises(ModelNotAvailable, match="cannot load the transformer model"):
+        load(str(tmp_path / "no-model-here"), kind="transformer")

@@ -13,18 +13,35 @@ Nothing here is imported by the lexical levels (exact, near).
 from __future__ import annotations
 
 from retold.embed.base import Embedder, cache_dir, resolve_model
+from retold.errors import ModelNotAvailable
 
 __all__ = ["Embedder", "cache_dir", "load", "resolve_model"]
 
 
 def load(spec: str | None = None, kind: str = "static") -> Embedder:
-    """An embedder: ``kind`` is ``static`` (model2vec) or ``transformer``; ``spec`` a model name or path."""
-    if kind == "static":
-        from retold.embed.static import StaticEmbedder
+    """An embedder: ``kind`` is ``static`` (model2vec) or ``transformer``; ``spec`` a model name or path.
 
-        return StaticEmbedder.load(spec)
-    if kind == "transformer":
+    Raises :class:`~retold.errors.ModelNotAvailable` (one line, with the next step) when the
+    libraries are not installed or the model cannot be found.
+    """
+    if kind not in ("static", "transformer"):
+        raise ValueError(f"embedder kind must be static or transformer, got {kind!r}")
+    try:
+        if kind == "static":
+            from retold.embed.static import StaticEmbedder
+
+            return StaticEmbedder.load(spec)
         from retold.embed.transformer import TransformerEmbedder
 
         return TransformerEmbedder(spec)
-    raise ValueError(f"embedder kind must be static or transformer, got {kind!r}")
+    except ImportError as exc:
+        raise ModelNotAvailable(
+            f"the retold level needs the embedding libraries ({exc.name or exc}); "
+            "install them with: pip install 'retold[embed]'"
+        ) from None
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelNotAvailable(
+            f"cannot load the {kind} model {spec or 'default'!r}: {first}; "
+            "pass a local model folder, or a model name the hub can serve"
+        ) from None
