@@ -272,9 +272,9 @@ class Verifier:
         return RetoldMatch(float(gain), float(aligned), kept_pairs, mapping, shared), swapped
 
 
-BOILERPLATE_COSINE = 0.9
+BOILERPLATE_COSINE = 0.7
 BOILERPLATE_LIFT = 0.05
-BOILERPLATE_EDGE = 2  # sentences at each end of a document looked at
+BOILERPLATE_EDGE = 4  # sentences at each end of a document looked at
 BOILERPLATE_SAMPLE = 64  # documents (evenly spaced) that estimate a shared sentence's lift
 _SENTENCE_BLOCK = 4096
 
@@ -284,7 +284,8 @@ def silence_boilerplate(tellings: list[Telling], doc_vectors: np.ndarray, min_do
 
     Chat-model stories open and close with the same lines ("Sure! Here is a story based on the
     prompt you provided:"); aligned in order at both ends, they made 22 cross-prompt HANNA pairs
-    look retold. A sentence is boilerplate when it recurs (cosine ≥ 0.9) in ``min_docs`` or more
+    look retold, and so did generic openers and closers ("It was a dark and stormy night, and Emma
+    was home alone…"). An edge sentence is boilerplate when it recurs (cosine ≥ 0.7) in ``min_docs`` or more
     documents *that are otherwise no closer to each other than to the rest*: their mean
     whole-text cosine among themselves (``doc_vectors``, the static candidates' vectors) exceeds
     their mean cosine to all verified documents by less than ``BOILERPLATE_LIFT``. Measured: the
@@ -292,9 +293,11 @@ def silence_boilerplate(tellings: list[Telling], doc_vectors: np.ndarray, min_do
     one source lift 0.18 (0.94 against 0.76): evidence, kept. Counted among the documents being
     verified (exact, in blocks of matrix products).
 
-    Only the first and last ``BOILERPLATE_EDGE`` sentences of each document are looked at: that is
-    where the chat lines sit, and all sentences against all was quadratic (220k sentences for
-    14,753 stories). Limits: in a run where every document is on one subject the two kinds cannot
+    Only the first and last ``BOILERPLATE_EDGE`` (4) sentences of each document are looked at: that
+    is where such lines sit, and all sentences against all was quadratic (220k sentences for
+    14,753 stories). HANNA's cross-prompt retold pairs by setting: none 22; cosine 0.9, 2 edge
+    sentences 14; 0.8/2: 7; 0.75/3: 4; 0.7/4: 3 — Clough (F1 0.938) and the seeds (0.0282, also
+    when mixed into HANNA) unchanged throughout. Limits: in a run where every document is on one subject the two kinds cannot
     be told apart, and shared sentences count as boilerplate; past ~10^5 documents the edge
     sentences themselves need an approximate index (not built yet).
     """
