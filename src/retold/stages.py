@@ -30,3 +30,30 @@ class Stage(ABC):
         for record in records:
             self.stats["total"] += 1
             yield self.process(record)
+
+
+class BatchStage(Stage):
+    """A stage that works on ``batch_size`` records at a time (one compiled or model call per
+    batch), in order. Subclasses implement :meth:`process_batch`."""
+
+    batch_size = 256
+
+    @abstractmethod
+    def process_batch(self, batch: list[Record]) -> None:
+        """Annotate the records of ``batch`` in place."""
+
+    def process(self, record: Record) -> Record:
+        self.process_batch([record])
+        return record
+
+    def run(self, records: Iterable[Record], rank: int = 0, world_size: int = 1) -> Iterator[Record]:
+        batch: list[Record] = []
+        for record in records:
+            self.stats["total"] += 1
+            batch.append(record)
+            if len(batch) == self.batch_size:
+                self.process_batch(batch)
+                yield from batch
+                batch = []
+        self.process_batch(batch)
+        yield from batch

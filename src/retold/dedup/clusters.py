@@ -118,6 +118,25 @@ class Decisions:
             self.evidence[name] = np.full(self.n, np.nan, dtype=np.float32)
         return self.evidence[name]
 
+    def fill_level(self, name: str, keeper_of: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """Record a level's greedy clusters from ``keeper_of`` (each taken document's keeper, -1
+        for the rest): cluster numbers, sizes, keepers. Returns (taken, keepers, largest size)."""
+        taken = np.flatnonzero(keeper_of >= 0)
+        keepers = np.unique(keeper_of[taken])
+        if not len(taken):
+            return taken, keepers, 0
+        level = self.level(name)
+        numbered = number_clusters(keepers)
+        slot = np.searchsorted(keepers, keeper_of[taken])
+        members = np.bincount(slot, minlength=len(keepers))
+        level.cluster[keepers] = numbered
+        level.size[keepers] = members + 1
+        level.keeper[keepers] = keepers
+        level.cluster[taken] = numbered[slot]
+        level.size[taken] = members[slot] + 1
+        level.keeper[taken] = keeper_of[taken]
+        return taken, keepers, int(members.max()) + 1
+
     def drop(self, index: int, reason: str) -> None:
         self.reason[index] = REASONS.index(reason)
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,11 +40,11 @@ import numpy as np
 from numba import njit
 
 from retold.config import DEFAULT_NEAR_THRESHOLD, DEFAULT_NUM_PERM
-from retold.dedup.clusters import REASONS, Decisions, number_clusters
+from retold.dedup.clusters import REASONS, Decisions
 from retold.dedup.lsh import bucket_pairs, optimal_bands
 from retold.dedup.minhash import DEFAULT_NGRAM, UNITS, MinHasher, Sketch
 from retold.records import Record
-from retold.stages import Stage
+from retold.stages import BatchStage
 
 MEASURES = ("jaccard", "containment")
 DEFAULT_ANCHORS = 8
@@ -142,7 +142,7 @@ class NearOptions:
         return MinHasher(self.num_perm, ngram, self.unit, bands, rows, self.seed)
 
 
-class NearSketch(Stage):
+class NearSketch(BatchStage):
     """Pass 1 of near dedup: ``record.meta["near"] = hasher.sketch(record.text)``.
 
     :meth:`run` sketches records in batches (one compiled call per batch), in order.
@@ -155,26 +155,12 @@ class NearSketch(Stage):
         super().__init__()
         self.hasher = hasher
 
-    def process(self, record: Record) -> Record:
-        return next(self._sketch([record]))
-
-    def run(self, records: Iterable[Record], rank: int = 0, world_size: int = 1) -> Iterator[Record]:
-        batch: list[Record] = []
-        for record in records:
-            self.stats["total"] += 1
-            batch.append(record)
-            if len(batch) == self.batch_size:
-                yield from self._sketch(batch)
-                batch = []
-        yield from self._sketch(batch)
-
-    def _sketch(self, batch: list[Record]) -> Iterator[Record]:
+    def process_batch(self, batch: list[Record]) -> None:
         todo = [r for r in batch if r.text.strip()]
         if todo:
             sketches = self.hasher.sketch_batch([r.text for r in todo])
             for i, record in enumerate(todo):
                 record.meta["near"] = sketches[i]
-        yield from batch
 
 
 @njit(cache=True, nogil=True)
@@ -370,8 +356,7 @@ class NearIndex:
         order = np.lexsort((pos[right], pos[left]))
         left, right = left[order], right[order]
         keeper_of = take_greedy(left, right, n)
-        taken = np.flatnonzero(keeper_of >= 0)
-        keepers = np.unique(keeper_of[taken])
+        taken, keepers, largest = decisions.fill_level("near", keeper_of)
         inter = overlaps(keeper_of[taken], taken, offsets, shingle_path)
         jac, con = _measures(inter, sizes[keeper_of[taken]], sizes[taken])
         decisions.reason[taken] = REASONS.index("near")
@@ -379,19 +364,9 @@ class NearIndex:
         decisions.similarity[taken] = jac if self.options.measure == "jaccard" else con
         decisions.evidence_column("jaccard")[taken] = jac
         decisions.evidence_column("containment")[taken] = con
-        level = decisions.level("near")
-        numbered = number_clusters(keepers)
-        slot = np.searchsorted(keepers, keeper_of[taken])
-        members_count = np.bincount(slot, minlength=len(keepers))
-        level.cluster[keepers] = numbered
-        level.size[keepers] = members_count + 1
-        level.keeper[keepers] = keepers
-        level.cluster[taken] = numbered[slot]
-        level.size[taken] = members_count[slot] + 1
-        level.keeper[taken] = keeper_of[taken]
         stats.clusters = len(keepers)
         stats.dropped = len(taken)
-        stats.largest_cluster = int(members_count.max()) + 1
+        stats.largest_cluster = largest
         stats.largest_chained_component = int(_largest_component(left, right, n))
         return stats
 

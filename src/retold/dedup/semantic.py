@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import time
 from array import array
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,11 +46,11 @@ from retold.config import (
     DEFAULT_RETOLD_NEIGHBOURS,
     DEFAULT_RETOLD_THRESHOLD,
 )
-from retold.dedup.clusters import REASONS, Decisions, number_clusters
+from retold.dedup.clusters import REASONS, Decisions
 from retold.dedup.names import find_names, mask_names, name_mapping
 from retold.dedup.near import take_greedy
 from retold.records import Record
-from retold.stages import Stage
+from retold.stages import BatchStage
 from retold.text import sentences, word_count
 
 SHUFFLES = 16
@@ -88,7 +88,7 @@ def masked(text: str) -> str:
     return mask_names(text, find_names(text))
 
 
-class RetoldEmbed(Stage):
+class RetoldEmbed(BatchStage):
     """Pass 1 of the retold level: ``record.meta["retold"]`` = the masked whole-text vector."""
 
     name = "retold-embed"
@@ -98,26 +98,12 @@ class RetoldEmbed(Stage):
         super().__init__()
         self.embedder = embedder
 
-    def process(self, record: Record) -> Record:
-        return next(self._embed([record]))
-
-    def run(self, records: Iterable[Record], rank: int = 0, world_size: int = 1) -> Iterator[Record]:
-        batch: list[Record] = []
-        for record in records:
-            self.stats["total"] += 1
-            batch.append(record)
-            if len(batch) == self.batch_size:
-                yield from self._embed(batch)
-                batch = []
-        yield from self._embed(batch)
-
-    def _embed(self, batch: list[Record]) -> Iterator[Record]:
+    def process_batch(self, batch: list[Record]) -> None:
         todo = [r for r in batch if word_count(r.text)]
         if todo:
             vectors = self.embedder.encode([masked(r.text) for r in todo])
             for record, vector in zip(todo, vectors, strict=True):
                 record.meta["retold"] = vector
-        yield from batch
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -473,8 +459,7 @@ class RetoldIndex:
         order = np.lexsort((pos[vr], pos[vl]))
         vl, vr = vl[order], vr[order]
         keeper_of = take_greedy(vl, vr, n)
-        taken = np.flatnonzero(keeper_of >= 0)
-        keepers = np.unique(keeper_of[taken])
+        taken, keepers, largest = decisions.fill_level("retold", keeper_of)
         notes = decisions.notes_for("retold")
         for d in taken.tolist():
             k = int(keeper_of[d])
@@ -483,19 +468,9 @@ class RetoldIndex:
             decisions.kept_of[d] = k
             decisions.similarity[d] = match.order_gain
             notes[d] = match.evidence(told[k], told[d], swapped)
-        level = decisions.level("retold")
-        numbered = number_clusters(keepers)
-        slot = np.searchsorted(keepers, keeper_of[taken])
-        members = np.bincount(slot, minlength=len(keepers))
-        level.cluster[keepers] = numbered
-        level.size[keepers] = members + 1
-        level.keeper[keepers] = keepers
-        level.cluster[taken] = numbered[slot]
-        level.size[taken] = members[slot] + 1
-        level.keeper[taken] = keeper_of[taken]
         stats.clusters = len(keepers)
         stats.members = len(taken)
-        stats.largest_cluster = int(members.max()) + 1
+        stats.largest_cluster = largest
         return stats
 
 
