@@ -10,7 +10,8 @@ Two steps, the first cheap and wide, the second fine and strict:
 2. **Verification: the same events, in the same order.** Both texts are cut into sentences, names
    masked, and each sentence embedded with the transformer. A monotone alignment of the shorter
    text's sentences into the longer one (dynamic programming; a pair counts for its cosine above a
-   floor ``margin``) scores how much of one is told again in the other, in order. Stories on one
+   floor ``margin``, scaled down for sentences under 8 words) scores how much of one is told again
+   in the other, in order. Stories on one
    premise share topic sentences too, but in no particular order, so the score is compared with
    the same alignment after shuffling the longer text's sentences (16 fixed shuffles): the
    **order gain** = aligned score − shuffled mean. A pair is retold when the order gain is at
@@ -58,6 +59,12 @@ SHUFFLES = 16
 #: refusal ("I'm here to help you with your story." / "What would you like to happen next?")
 #: aligned in order are no story told twice.
 MIN_ALIGNED = 3
+#: A sentence shorter than this many words counts for its share of a full one: "Assistant: That's
+#: fascinating." aligned with "Assistant: That's fascinating!" says little. Measured on the cached
+#: HANNA / Clough / seeds alignments: cross-prompt HANNA pairs verified 4 -> 2 (two chat transcripts
+#: whose aligned lines were such fillers, and a 0.0285 pair), Clough recall 0.947 -> 0.965 at the
+#: pair level, the seeds unchanged (0.0282: their aligned sentences are long).
+FULL_SENTENCE_WORDS = 8
 EVIDENCE_SENTENCES = 3
 _BLOCK = 2048
 
@@ -182,6 +189,11 @@ class Telling:
     sentences: list[str]
     names: set[str]
     vectors: np.ndarray
+    words: np.ndarray = field(default_factory=lambda: np.zeros(0))  # words per sentence
+
+    def __post_init__(self) -> None:
+        if len(self.words) != len(self.sentences):
+            self.words = np.array([word_count(s) for s in self.sentences], dtype=np.float64)
 
 
 @dataclass
@@ -240,12 +252,14 @@ class Verifier:
         """
         swapped = len(a.sentences) > len(b.sentences)
         x, y = (b, a) if swapped else (a, b)
-        sim = np.ascontiguousarray(x.vectors @ y.vectors.T)
+        raw = x.vectors @ y.vectors.T
+        weight = np.minimum(1.0, np.minimum.outer(x.words, y.words) / FULL_SENTENCE_WORDS)
+        sim = np.ascontiguousarray(self.margin + (raw - self.margin) * weight)  # short lines count less
         aligned, pairs = _align(sim, self.margin)
         rng = np.random.Generator(np.random.PCG64(seed))
         perms = np.stack([rng.permutation(sim.shape[1]) for _ in range(SHUFFLES)])
         gain = aligned - _shuffled_mean(sim, self.margin, perms)
-        kept_pairs = [(int(i), int(j), float(sim[i, j])) for i, j in pairs if sim[i, j] > self.margin]
+        kept_pairs = [(int(i), int(j), float(raw[i, j])) for i, j in pairs if sim[i, j] > self.margin]
         mapping, shared = name_mapping(
             ((x.sentences[i], y.sentences[j]) for i, j, _ in kept_pairs),
             x.names,
