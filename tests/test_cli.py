@@ -125,6 +125,8 @@ def test_deterministic_and_input_untouched(tmp_path: Path) -> None:
         "dropped.jsonl",
         "kept.jsonl",
         "quarantine.jsonl",
+        "report.html",
+        "report.json",
         "summary.json",
     ]
     assert src.read_bytes() == before

@@ -7,9 +7,19 @@ the ``retold`` command are one design: ``retold scan a.jsonl --out X --keep long
 
 __version__ = "0.1.0"
 
-from retold.api import demo, fix, scan
+from retold.api import audit, compare, demo, fix, scan
 from retold.config import ScanConfig
 from retold.errors import RetoldError
 from retold.result import ScanResult
 
-__all__ = ["RetoldError", "ScanConfig", "ScanResult", "__version__", "demo", "fix", "scan"]
+__all__ = [
+    "RetoldError",
+    "ScanConfig",
+    "ScanResult",
+    "__version__",
+    "audit",
+    "compare",
+    "demo",
+    "fix",
+    "scan",
+]

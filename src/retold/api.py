@@ -58,9 +58,13 @@ def scan(
     retold_candidate: float = DEFAULT_RETOLD_CANDIDATE,
     embedder: str | None = None,
     verifier: str | None = None,
+    report: bool = True,
+    reference: PathLike | None = None,
+    lang: str = "auto",
     quiet: bool = True,
 ) -> ScanResult:
-    """Read, repair and deduplicate ``inputs``; write kept/dropped/quarantine/clusters/summary to ``out``.
+    """Read, repair and deduplicate ``inputs``; write kept/dropped/quarantine/clusters/summary to ``out``,
+    and the audit (report.html, report.json) unless ``report=False``.
 
     Options are those of :class:`retold.config.ScanConfig`; ``quiet=False`` shows progress bars on
     a terminal. Raises :class:`retold.RetoldError` subclasses for problems with the run itself
@@ -86,8 +90,66 @@ def scan(
         retold_candidate=retold_candidate,
         embedder=embedder,
         verifier=verifier,
+        report=report,
+        reference=None if reference is None else str(reference),
+        lang=lang,
     )
     return run_scan(_inputs(inputs), Path(out), config, quiet=quiet, mode="scan")
+
+
+def audit(
+    inputs: PathLike | Sequence[PathLike],
+    out: PathLike,
+    *,
+    quiet: bool = True,
+    **options: Any,
+) -> ScanResult:
+    """Audit ``inputs``: write report.html and report.json to ``out``, no curated outputs.
+
+    ``options`` are :func:`scan`'s reading, level and audit options (``levels``, ``reference``,
+    ``lang``, ``near_threshold``…); nothing is dropped, the report says what would be.
+    """
+    from retold.engine.local import run_scan
+
+    config = _config(options)
+    return run_scan(_inputs(inputs), Path(out), config, quiet=quiet, mode="audit")
+
+
+def compare(a: PathLike, b: PathLike, out: PathLike, *, quiet: bool = True, **options: Any) -> Any:
+    """Audit corpora ``a`` and ``b`` (into ``out/a`` and ``out/b``) and write compare.html / compare.json.
+
+    Returns a :class:`retold.report.compare.Comparison`: each metric for both, which per-document
+    figures separate them (ROC-AUC), and the phrases each over-uses against the other.
+    """
+    from retold.audit import sample_positions
+    from retold.engine.local import corpus_texts
+    from retold.report.compare import compare_reports
+
+    config = _config(options)
+    out = Path(out)
+    texts_a = corpus_texts(_inputs(a), config)
+    texts_b = corpus_texts(_inputs(b), config)
+    # size-dependent figures (distinct-n, self-repetition, Vendi / n) compare fairly only at equal
+    # sizes: both sides are audited on the same number of documents, spread evenly
+    same = max(1, min(len(texts_a), len(texts_b), config.audit_sample))
+    options = {**options, "audit_sample": same}
+    audit(a, out / "a", quiet=quiet, **options)
+    audit(b, out / "b", quiet=quiet, **options)
+    pick = lambda texts: [texts[int(i)] for i in sample_positions(len(texts), same)]  # noqa: E731
+    return compare_reports(out, str(a), str(b), pick(texts_a), pick(texts_b), lang=config.lang)
+
+
+def _config(options: dict[str, Any]) -> ScanConfig:
+    """A ScanConfig from :func:`scan`'s keyword options (as the audit verbs take them)."""
+    options = dict(options)
+    if "levels" in options:
+        options["levels"] = parse_list(options["levels"], DEFAULT_LEVELS)
+    if options.get("reference") is not None:
+        options["reference"] = str(options["reference"])
+    try:
+        return ScanConfig(drop=(), **options)
+    except TypeError as exc:
+        raise TypeError(f"unknown option: {exc}") from None
 
 
 def fix(

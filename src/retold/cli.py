@@ -7,6 +7,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import click
@@ -55,6 +56,104 @@ def input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                 help="Larger documents are quarantined, not processed.",
             ),
             click.option("--quiet", "-q", is_flag=True, help="No progress bars and no summary lines."),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def detect_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options of the duplicate levels, shared by scan and audit."""
+    for option in reversed(
+        [
+            click.option(
+                "--levels",
+                default=",".join(DEFAULT_LEVELS),
+                show_default=True,
+                help="Duplicate levels to detect (comma-separated): exact, near, retold (needs the embed extra).",
+            ),
+            click.option(
+                "--near-threshold",
+                type=click.FloatRange(0.0, 1.0, min_open=True),
+                default=DEFAULT_NEAR_THRESHOLD,
+                show_default=True,
+                help="Similarity at which a document is a near copy of the kept one.",
+            ),
+            click.option(
+                "--near-measure",
+                type=click.Choice(["jaccard", "containment"]),
+                default="jaccard",
+                show_default=True,
+                help="jaccard, or containment (share of the copy's shingles in the kept one: catches excerpts; "
+                "use with --keep longest).",
+            ),
+            click.option(
+                "--num-perm",
+                type=click.IntRange(1, 1024),
+                default=DEFAULT_NUM_PERM,
+                show_default=True,
+                help="MinHash permutations.",
+            ),
+            click.option(
+                "--ngram",
+                type=click.IntRange(1, 64),
+                default=None,
+                help="Shingle length [default: 5 words, or 24 characters with --shingle char].",
+            ),
+            click.option(
+                "--shingle",
+                type=click.Choice(["word", "char"]),
+                default="word",
+                show_default=True,
+                help="Shingle unit: word n-grams, or character n-grams (text without spaces).",
+            ),
+            click.option(
+                "--retold-threshold",
+                type=click.FloatRange(-1.0, 1.0),
+                default=DEFAULT_RETOLD_THRESHOLD,
+                show_default=True,
+                help="Order gain of the sentence alignment at which a candidate pair is retold.",
+            ),
+            click.option(
+                "--retold-candidate",
+                type=click.FloatRange(-1.0, 1.0),
+                default=DEFAULT_RETOLD_CANDIDATE,
+                show_default=True,
+                help="Whole-text cosine (names masked, static model) at which a pair is verified.",
+            ),
+            click.option(
+                "--embedder",
+                default=None,
+                help="Static (model2vec) model for retold candidates, path or name "
+                "[default: distilled from all-MiniLM-L6-v2 on first use, cached].",
+            ),
+            click.option(
+                "--verifier",
+                default=None,
+                help="sentence-transformers model (path or name) for retold verification [default: all-MiniLM-L6-v2].",
+            ),
+        ]
+    ):
+        fn = option(fn)
+    return fn
+
+
+def audit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Options of the audit (report.html / report.json), shared by scan, audit and compare."""
+    for option in reversed(
+        [
+            click.option(
+                "--reference",
+                default=None,
+                type=click.Path(exists=True),
+                help="Human-written corpus that stock phrases are measured against [default: wordfreq].",
+            ),
+            click.option(
+                "--lang",
+                default="auto",
+                show_default=True,
+                help="Corpus language for wordfreq (en, ru, de, …; auto: guessed from common words).",
+            ),
         ]
     ):
         fn = option(fn)
@@ -128,76 +227,13 @@ def cli() -> None:
     help="Which copy stays: first, longest, or a FIELD (highest value wins).",
 )
 @click.option(
-    "--levels",
-    default=",".join(DEFAULT_LEVELS),
-    show_default=True,
-    help="Duplicate levels to detect (comma-separated): exact, near, retold (needs the embed extra).",
-)
-@click.option(
     "--drop",
     default=None,
     help="Detected levels to remove [default: exact,near among --levels]; others are only reported.",
 )
-@click.option(
-    "--near-threshold",
-    type=click.FloatRange(0.0, 1.0, min_open=True),
-    default=DEFAULT_NEAR_THRESHOLD,
-    show_default=True,
-    help="Similarity at which a document is a near copy of the kept one.",
-)
-@click.option(
-    "--near-measure",
-    type=click.Choice(["jaccard", "containment"]),
-    default="jaccard",
-    show_default=True,
-    help="jaccard, or containment (share of the copy's shingles in the kept one: catches excerpts; "
-    "use with --keep longest).",
-)
-@click.option(
-    "--num-perm",
-    type=click.IntRange(1, 1024),
-    default=DEFAULT_NUM_PERM,
-    show_default=True,
-    help="MinHash permutations.",
-)
-@click.option(
-    "--ngram",
-    type=click.IntRange(1, 64),
-    default=None,
-    help="Shingle length [default: 5 words, or 24 characters with --shingle char].",
-)
-@click.option(
-    "--shingle",
-    type=click.Choice(["word", "char"]),
-    default="word",
-    show_default=True,
-    help="Shingle unit: word n-grams, or character n-grams (text without spaces).",
-)
-@click.option(
-    "--retold-threshold",
-    type=click.FloatRange(-1.0, 1.0),
-    default=DEFAULT_RETOLD_THRESHOLD,
-    show_default=True,
-    help="Order gain of the sentence alignment at which a candidate pair is retold.",
-)
-@click.option(
-    "--retold-candidate",
-    type=click.FloatRange(-1.0, 1.0),
-    default=DEFAULT_RETOLD_CANDIDATE,
-    show_default=True,
-    help="Whole-text cosine (names masked, static model) at which a pair is verified.",
-)
-@click.option(
-    "--embedder",
-    default=None,
-    help="Static (model2vec) model for retold candidates, path or name "
-    "[default: distilled from all-MiniLM-L6-v2 on first use, cached].",
-)
-@click.option(
-    "--verifier",
-    default=None,
-    help="sentence-transformers model (path or name) for retold verification [default: all-MiniLM-L6-v2].",
-)
+@detect_options
+@audit_options
+@click.option("--no-report", is_flag=True, help="Do not write report.html / report.json.")
 @click.option("--no-repair", is_flag=True, help="Skip the repair stage.")
 @handle_errors
 def scan(
@@ -220,6 +256,9 @@ def scan(
     retold_candidate: float,
     embedder: str | None,
     verifier: str | None,
+    reference: str | None,
+    lang: str,
+    no_report: bool,
     no_repair: bool,
 ) -> None:
     """Read INPUTS (files, folders, or - for stdin), repair, drop exact and near copies, write --out.
@@ -256,9 +295,71 @@ def scan(
         retold_candidate=retold_candidate,
         embedder=embedder,
         verifier=verifier,
+        report=not no_report,
+        reference=reference,
+        lang=lang,
         quiet=quiet,
     )
     report(result, quiet)
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder for report.html and report.json.",
+)
+@input_options
+@detect_options
+@audit_options
+@handle_errors
+def audit(inputs: tuple[str, ...], out: str, quiet: bool, **options: Any) -> None:
+    """Audit INPUTS: how diverse they are and what they repeat; writes report.html and report.json.
+
+    The same reading, repair, duplicate levels and report as scan, without curated outputs:
+    diversity metrics (compression, distinct-n, self-repetition, Vendi), premise clusters, stock
+    phrases and recurring names, duplicate shares and example pairs.
+
+    \b
+    Example:
+        retold audit stories.jsonl --out audit/ --reference human.jsonl
+    """
+    result = api.audit(list(inputs), out, quiet=quiet, **options)
+    if not quiet:
+        click.echo(f"{result.documents_in:,} documents audited; report: {Path(out) / 'report.html'}")
+
+
+@cli.command()
+@click.argument("a")
+@click.argument("b")
+@click.option(
+    "--out",
+    "-o",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder for compare.html / compare.json, and each side's report under a/ and b/.",
+)
+@input_options
+@detect_options
+@audit_options
+@handle_errors
+def compare(a: str, b: str, out: str, quiet: bool, **options: Any) -> None:
+    """Put two corpora side by side: A and B (model A vs model B, or before vs after curation).
+
+    Audits each, then writes compare.html / compare.json: every metric for A and B, the
+    per-document figures' separation (ROC-AUC), and the phrases each uses more than the other.
+
+    \b
+    Example:
+        retold compare model_a.jsonl model_b.jsonl --out compare/
+    """
+    result = api.compare(a, b, out, quiet=quiet, **options)
+    if not quiet:
+        click.echo(result.table())
+        click.echo(f"Report: {Path(out) / 'compare.html'}")
 
 
 @cli.command()

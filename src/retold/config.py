@@ -29,6 +29,7 @@ DEFAULT_RETOLD_CANDIDATE = 0.5  # whole-text cosine (static model, names masked)
 DEFAULT_RETOLD_NEIGHBOURS = 10
 DEFAULT_RETOLD_MARGIN = 0.35  # a sentence pair counts for its cosine above this
 DEFAULT_BOILERPLATE_DOCS = 5  # a sentence recurring in this many documents is boilerplate
+DEFAULT_AUDIT_SAMPLE = 20_000
 MAX_DOC_BYTES_LIMIT = 1 << 30  # one document of 1 GiB is the most a run will hold in memory
 
 
@@ -76,6 +77,12 @@ class ScanConfig:
     embedder: the static model for candidates (model2vec path or name; default distilled from
         all-MiniLM-L6-v2 on first use and cached).
     verifier: the sentence-transformers model for verification (default all-MiniLM-L6-v2).
+    report: write report.html and report.json, the audit of the corpus (default True for scan).
+    reference: a corpus of human writing (any input format) that stock phrases are measured
+        against; without it, phrases are measured against wordfreq's word frequencies.
+    lang: the corpus language for wordfreq (``auto``, default: guessed from the common words).
+    audit_sample: the audit's metrics, premise clusters and phrases are computed on at most this
+        many documents, spread evenly over the corpus (default 20,000; the report says so).
     """
 
     text_field: str = "text"
@@ -96,6 +103,10 @@ class ScanConfig:
     retold_candidate: float = DEFAULT_RETOLD_CANDIDATE
     embedder: str | None = None
     verifier: str | None = None
+    report: bool = True
+    reference: str | None = None
+    lang: str = "auto"
+    audit_sample: int = DEFAULT_AUDIT_SAMPLE
 
     def __post_init__(self) -> None:
         if self.drop is None:  # the default: the contract's dropped levels among those detected
@@ -118,6 +129,8 @@ class ScanConfig:
             raise BadOption(
                 f"--max-doc-bytes must be between 1 and {MAX_DOC_BYTES_LIMIT}, got {self.max_doc_bytes}"
             )
+        if self.audit_sample < 1:
+            raise BadOption(f"--audit-sample must be at least 1, got {self.audit_sample}")
         if not self.keep:
             raise BadOption("--keep must be first, longest or a field name")
         for name in self.drop or ():

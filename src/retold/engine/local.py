@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from retold import __version__
 from retold.config import ScanConfig
@@ -41,7 +41,15 @@ if TYPE_CHECKING:
     from retold.dedup.near import NearIndex
     from retold.dedup.semantic import RetoldIndex
 
-OUTPUT_FILES = ("kept.jsonl", "dropped.jsonl", "quarantine.jsonl", "clusters.jsonl", "summary.json")
+OUTPUT_FILES = (
+    "kept.jsonl",
+    "dropped.jsonl",
+    "quarantine.jsonl",
+    "clusters.jsonl",
+    "summary.json",
+    "report.json",
+    "report.html",
+)
 WORK_DIR = ".retold-work"
 
 
@@ -101,7 +109,7 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
 
     quarantine = AtomicWriter(out / "quarantine.jsonl")
     spool_path = work / "spool.jsonl"
-    exact = ExactIndex() if "exact" in config.levels and mode == "scan" else None
+    exact = ExactIndex() if "exact" in config.levels and mode in ("scan", "audit") else None
     empties: list[int] = []
     stages: list[Stage] = []
     repair = RepairStage(config.text_field) if config.repair else None
@@ -111,7 +119,7 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
     if signature is not None:
         stages.append(signature)
     near: NearIndex | None = None
-    if "near" in config.levels and mode == "scan":
+    if "near" in config.levels and mode in ("scan", "audit"):
         from retold.dedup.near import NearIndex, NearSketch  # numba: only when the level runs
 
         near_options = config.near_options()
@@ -119,7 +127,7 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
         near = NearIndex(work / "near", near_options, hasher)
         stages.append(NearSketch(hasher))
     told: RetoldIndex | None = None
-    if "retold" in config.levels and mode == "scan":
+    if "retold" in config.levels and mode in ("scan", "audit"):
         told, embed_stage = _retold_level(work, config)
         stages.append(embed_stage)
 
@@ -173,7 +181,7 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
 
     t1 = time.perf_counter()
     decisions = Decisions(n)
-    if mode == "scan" and config.drop_empty:
+    if mode in ("scan", "audit") and config.drop_empty:
         for i in empties:
             decisions.drop(i, "empty")
     clusters: dict[str, int] = {}
@@ -209,9 +217,24 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
             _undrop(decisions, level)
     timings["dedup"] = time.perf_counter() - t1
 
+    report: dict[str, Any] | None = None
+    if mode in ("scan", "audit") and config.report:
+        from retold.report import audit_report
+
+        t3 = time.perf_counter()
+        report = audit_report(
+            spool_path, ids, decisions, clusters, config, quiet, reference=_reference_texts(config, out)
+        )
+        timings["audit"] = time.perf_counter() - t3
+        timings.update({f"audit_{k}": v for k, v in report["audit"].pop("timings").items()})
+
     t2 = time.perf_counter()
     try:
-        staged = [quarantine, *_write_outputs(out, spool_path, ids, decisions, mode, quiet)]
+        if mode == "audit":  # no curated outputs: the report is the result
+            quarantine.abort()
+            staged = []
+        else:
+            staged = [quarantine, *_write_outputs(out, spool_path, ids, decisions, mode, quiet)]
     except BaseException:
         quarantine.abort()
         raise
@@ -270,10 +293,20 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
         "timings": result.timings,
     }
     assert result.documents_in == result.kept + result.dropped_total + result.quarantined
-    summary_w = AtomicWriter(out / "summary.json")
-    staged.append(summary_w)
+    if report is not None:
+        from retold.report import report_writers
+
+        report.update(
+            {k: summary[k] for k in ("retold_version", "mode", "inputs", "options", "documents_in")}
+        )
+        report.update({k: summary[k] for k in ("kept", "dropped", "quarantined")})
+        staged.extend(report_writers(out, report))
+    summary_w = AtomicWriter(out / "summary.json") if mode != "audit" else None
+    if summary_w is not None:
+        staged.append(summary_w)
     try:
-        summary_w.write_line(pretty_json(summary))
+        if summary_w is not None:
+            summary_w.write_line(pretty_json(summary))
         for w in staged:  # everything is complete on disk: now put the files in place, summary last
             w.finish()
         for w in staged:
@@ -303,6 +336,19 @@ def _retold_level(work: Path, config: ScanConfig) -> tuple[RetoldIndex, Stage]:
     index = RetoldIndex(work / "retold", options, lambda: Verifier(load(spec, kind=kind), options.margin))
     index.embedder_name = embedder.name
     return index, RetoldEmbed(embedder)
+
+
+def _reference_texts(config: ScanConfig, out: Path) -> list[str] | None:
+    """The texts of ``--reference``."""
+    return None if config.reference is None else corpus_texts([config.reference], config, out)
+
+
+def corpus_texts(inputs: list[str], config: ScanConfig, exclude: Path | None = None) -> list[str]:
+    """The non-empty texts of ``inputs``, read like any input (unreadable records are skipped)."""
+    sources = expand_inputs(inputs, config.format, exclude=exclude)
+    opts = ReadOptions(config.text_field, None, config.max_doc_bytes)
+    counts: Counter[str] = Counter()
+    return [r.text for r in read_inputs(sources, opts, counts) if isinstance(r, Record) and r.text.strip()]
 
 
 def _undrop(decisions: Decisions, reason: str) -> None:

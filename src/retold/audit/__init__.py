@@ -1,0 +1,123 @@
+"""The audit: how diverse a corpus is and what it repeats (the numbers behind report.json/html).
+
+:func:`audit_texts` takes the documents' texts (a sample of at most ``AUDIT_SAMPLE``, spread
+evenly over the corpus, when it is larger; the report says so) and computes every corpus metric
+(:mod:`.metrics`), the premise clusters (:mod:`.premise`) and the stock phrases and names
+(:mod:`.phrases`). The engine adds what only a scan knows: counts and duplicate shares per level,
+and example pairs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from retold.audit import metrics, phrases, premise
+from retold.audit.ngrams import Tokens, words
+from retold.config import DEFAULT_AUDIT_SAMPLE as AUDIT_SAMPLE
+
+LANGUAGES = ("en", "ru", "de", "fr", "es", "it", "pt", "nl", "pl", "uk", "sv", "tr", "cs", "fi")
+
+
+def detect_language(texts: Sequence[str], sample: int = 200) -> str:
+    """The wordfreq language whose 100 most common words cover most of the sample's words."""
+    from wordfreq import top_n_list
+
+    seen: list[str] = []
+    for t in texts[:: max(1, len(texts) // sample)][:sample]:
+        seen.extend(words(t)[:300])
+    if not seen:
+        return "en"
+    best, cover = "en", -1.0
+    for lang in LANGUAGES:
+        common = set(top_n_list(lang, 100))
+        share = sum(1 for w in seen if w in common) / len(seen)
+        if share > cover:
+            best, cover = lang, share
+    return best
+
+
+def sample_positions(n: int, cap: int = AUDIT_SAMPLE) -> np.ndarray:
+    """At most ``cap`` positions spread evenly over ``range(n)`` (all when n <= cap)."""
+    if n <= cap:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, cap).round().astype(np.int64))
+
+
+def document_vectors(texts: Sequence[str], embedder: str | None) -> tuple[np.ndarray | None, str]:
+    """Static-model vectors of the (name-masked) texts, or (None, why) without the embed extra."""
+    from retold.dedup.semantic import masked
+    from retold.embed import load
+    from retold.errors import ModelNotAvailable
+
+    try:
+        model = load(embedder, kind="static")
+    except ModelNotAvailable as e:
+        return None, f"not computed: {e}"
+    return np.asarray(model.encode([masked(t) for t in texts])), str(getattr(model, "name", "static"))
+
+
+def audit_texts(
+    texts: Sequence[str],
+    ids: Sequence[str],
+    *,
+    reference: Sequence[str] | None = None,
+    lang: str = "auto",
+    embedder: str | None = None,
+    documents: int | None = None,
+) -> dict[str, Any]:
+    """The audit of ``texts`` (which may be a sample of ``documents`` documents)."""
+    timings: dict[str, float] = {}
+    t = time.perf_counter()
+    lang = detect_language(texts) if lang == "auto" else lang
+    tokens = Tokens.of(texts)
+    corpus: dict[str, Any] = {
+        "compression": metrics.compression_ratio(texts),
+        **metrics.distinct_n(tokens),
+    }
+    self_rep, per_doc_rep = metrics.self_repetition(tokens)
+    corpus["self_repetition"] = self_rep
+    timings["lexical"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    vectors, embedding = document_vectors(texts, embedder)
+    timings["embed"] = time.perf_counter() - t
+    t = time.perf_counter()
+    clusters = premise.cluster(texts, ids, lang=lang)
+    timings["premise"] = time.perf_counter() - t
+    if vectors is None and clusters.vectors is not None and clusters.vectors.shape[1] > 1:
+        vectors, embedding = clusters.vectors, f"TF-IDF + LSA ({embedding})"
+    if vectors is not None:
+        pairwise = metrics.pairwise_similarity(vectors)
+        corpus["mean_pairwise_similarity"] = pairwise["mean"]
+        corpus.update(metrics.vendi(vectors))
+    else:
+        pairwise = {"mean": None, "sampled": 0, "histogram": {"edges": [], "counts": []}}
+    t = time.perf_counter()
+    stock = phrases.find(texts, reference=reference, lang=lang)
+    timings["phrases"] = time.perf_counter() - t
+    density = stock.density
+    return {
+        "documents": documents if documents is not None else len(texts),
+        "audited": len(texts),
+        "sampled": documents is not None and documents > len(texts),
+        "language": lang,
+        "words": len(tokens.ids),
+        "embedding": embedding,
+        "metrics": corpus,
+        "similarity": pairwise,
+        "premise": clusters.to_json(),
+        "stock": stock.to_json(),
+        "per_document": {
+            "ids": list(ids),
+            "stock_density": [None if np.isnan(v) else round(float(v), 2) for v in density],
+            "self_repetition": [None if np.isnan(v) else round(float(v), 4) for v in per_doc_rep],
+        },
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+    }
+
+
+__all__ = ["AUDIT_SAMPLE", "audit_texts", "detect_language", "sample_positions"]

@@ -1,0 +1,129 @@
+"""report.json and report.html: the audit of a scanned corpus, with what the scan found.
+
+:func:`audit_report` reads the documents back from the engine's spool (an evenly spread sample past
+``AUDIT_SAMPLE``), runs :func:`retold.audit.audit_texts`, and adds the counts and duplicate shares
+per level and example pairs. :func:`report_writers` stages both files for the engine's atomic
+commit. ``report.json`` holds every number the page shows.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from retold.audit import audit_texts, sample_positions
+from retold.corpus.writers import AtomicWriter, pretty_json
+from retold.dedup.clusters import REASONS
+from retold.report.html import render
+
+if TYPE_CHECKING:
+    from retold.config import ScanConfig
+    from retold.dedup.clusters import Decisions
+
+EXAMPLE_PAIRS = 3  # per level
+
+
+def _read(spool: Path, wanted: set[int], text_field: str) -> dict[int, str]:
+    out: dict[int, str] = {}
+    with open(spool, encoding="utf-8", newline="\n") as fh:
+        for i, line in enumerate(fh):
+            if i in wanted:
+                out[i] = json.loads(line.rstrip("\n").partition("\t")[2])[text_field]
+    return out
+
+
+def level_rows(
+    decisions: Decisions, detected: dict[str, int], drop: tuple[str, ...]
+) -> dict[str, dict[str, Any]]:
+    """Per detected level: clusters, documents that repeat another (not their cluster's keeper), share."""
+    n = max(1, decisions.n)
+    rows = {}
+    for level, count in detected.items():
+        lc = decisions.levels.get(level)
+        members = 0
+        if lc is not None:
+            members = int(((lc.cluster >= 0) & (lc.keeper != np.arange(decisions.n))).sum())
+        rows[level] = {
+            "clusters": count,
+            "duplicates": members,
+            "share": round(members / n, 5),
+            "action": "dropped" if level in drop else "reported, kept",
+        }
+    return rows
+
+
+def example_pairs(decisions: Decisions, per_level: int = EXAMPLE_PAIRS) -> list[tuple[str, int, int]]:
+    """(level, document, its keeper) for the first ``per_level`` members of each level."""
+    out = []
+    index = np.arange(decisions.n)
+    for level, lc in decisions.levels.items():
+        members = np.flatnonzero((lc.cluster >= 0) & (lc.keeper != index))[:per_level]
+        out.extend((level, int(i), int(lc.keeper[i])) for i in members)
+    return out
+
+
+def audit_report(
+    spool: Path,
+    ids: list[str],
+    decisions: Decisions,
+    detected: dict[str, int],
+    config: ScanConfig,
+    quiet: bool = True,
+    reference: list[str] | None = None,
+) -> dict[str, Any]:
+    n = decisions.n
+    empty = decisions.reason == REASONS.index("empty")
+    positions = [int(i) for i in sample_positions(n, config.audit_sample) if not empty[i]]
+    pairs = example_pairs(decisions)
+    wanted = set(positions) | {i for _, a, b in pairs for i in (a, b)}
+    texts = _read(spool, wanted, config.text_field)
+    positions = [i for i in positions if texts[i].strip()]
+    audit = audit_texts(
+        [texts[i] for i in positions],
+        [ids[i] for i in positions],
+        reference=reference,
+        lang=config.lang,
+        embedder=config.embedder,
+        documents=int(n - empty.sum()),
+    )
+    shown = []
+    for level, i, k in pairs:
+        note = decisions.notes.get(level, {}).get(i, {})
+        similarity = decisions.similarity[i]
+        shown.append(
+            {
+                "level": level,
+                "id": ids[i],
+                "kept_id": ids[k],
+                "similarity": None if np.isnan(similarity) else round(float(similarity), 4),
+                "names": note.get("names", {}),
+                "text": texts[i],
+                "kept_text": texts[k],
+            }
+        )
+    return {
+        "levels": level_rows(decisions, detected, tuple(config.drop or ())),
+        "pairs": shown,
+        "audit": audit,
+    }
+
+
+def report_writers(out: Path, report: dict[str, Any]) -> list[AtomicWriter]:
+    """report.json and report.html written to temporary files; the caller commits them."""
+    writers = [AtomicWriter(out / "report.json"), AtomicWriter(out / "report.html")]
+    try:
+        writers[0].write_line(pretty_json(report))
+        writers[1].write_line(render(report))
+        for w in writers:
+            w.finish()
+    except BaseException:
+        for w in writers:
+            w.abort()
+        raise
+    return writers
+
+
+__all__ = ["audit_report", "render", "report_writers"]

@@ -1,0 +1,285 @@
+"""report.html: one self-contained page (inline CSS and SVG, no script, no network) from report.json.
+
+Corpus text is untrusted. Every string that reaches the page goes through :func:`esc`
+(``html.escape`` with quotes), numbers are formatted, and the page carries a Content-Security-Policy
+that allows no script and no remote resource at all, so even a mistake in escaping could not run
+code or fetch anything. The page uses no JavaScript.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+from collections.abc import Sequence
+from typing import Any
+
+from retold.audit.ngrams import words
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+SHOWN_WORDS = 400  # of each text in an example pair
+MIN_SHARED_WORDS = 3
+
+STYLE = """
+body{font:15px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:0;color:#1d1d1f;background:#fafafa}
+main{max-width:1100px;margin:0 auto;padding:24px}
+h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:32px 0 8px;border-bottom:1px solid #ddd}
+.sub{color:#666}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px}
+.card{background:#fff;border:1px solid #e2e2e2;border-radius:8px;padding:10px 12px}
+.card b{display:block;font-size:22px}.card span{color:#666;font-size:13px}
+table{border-collapse:collapse;width:100%;background:#fff}td,th{border-bottom:1px solid #eee;
+padding:5px 8px;text-align:left;vertical-align:top}th{background:#f2f2f2;font-weight:600}
+td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.pair{display:grid;grid-template-columns:1fr 1fr;gap:10px;margin:8px 0 20px}
+.pair div{background:#fff;border:1px solid #e2e2e2;border-radius:6px;padding:8px;font-size:13px;
+white-space:pre-wrap;overflow-wrap:anywhere;max-height:340px;overflow:auto}
+mark{background:#ffe58a}.note{color:#555;font-size:13px}svg{background:#fff;border:1px solid #e2e2e2;border-radius:6px}
+.tag{display:inline-block;background:#eef;border-radius:4px;padding:0 5px;margin:1px;font-size:13px}
+"""
+
+
+def esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return esc(value)
+
+
+def bars(rows: Sequence[tuple[str, float]], width: int = 520, unit: str = "") -> str:
+    """A horizontal bar chart as inline SVG."""
+    if not rows:
+        return '<p class="note">nothing to show</p>'
+    top = max(v for _, v in rows) or 1.0
+    height = 22 * len(rows) + 10
+    parts = [f'<svg width="{width}" height="{height}" role="img">']
+    for k, (label, value) in enumerate(rows):
+        y = 6 + 22 * k
+        w = max(1.0, (width - 260) * value / top)
+        parts.append(
+            f'<text x="4" y="{y + 14}" font-size="12">{esc(label[:34])}</text>'
+            f'<rect x="200" y="{y + 2}" width="{w:.1f}" height="15" fill="#6b8cce"/>'
+            f'<text x="{205 + w:.1f}" y="{y + 14}" font-size="11">{esc(fmt(value, 2))}{esc(unit)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def columns(labels: Sequence[str], counts: Sequence[float], width: int = 520, height: int = 180) -> str:
+    """A vertical bar chart (histogram) as inline SVG."""
+    if not counts or not any(counts):
+        return '<p class="note">nothing to show</p>'
+    top = max(counts)
+    n = len(counts)
+    step = (width - 40) / n
+    parts = [f'<svg width="{width}" height="{height + 40}" role="img">']
+    for k, (label, c) in enumerate(zip(labels, counts, strict=True)):
+        h = (height - 10) * c / top
+        x = 30 + k * step
+        parts.append(
+            f'<rect x="{x:.1f}" y="{height - h:.1f}" width="{max(1.0, step - 2):.1f}" height="{h:.1f}" '
+            f'fill="#6b8cce"><title>{esc(label)}: {esc(fmt(c))}</title></rect>'
+        )
+        if n <= 12 or k % max(1, n // 10) == 0:
+            parts.append(f'<text x="{x:.1f}" y="{height + 14}" font-size="10">{esc(label)}</text>')
+    parts.append(f'<text x="2" y="12" font-size="10">{esc(fmt(top))}</text></svg>')
+    return "".join(parts)
+
+
+def highlighted(text: str, other: str) -> str:
+    """``text`` escaped, with the runs of 3+ words it shares with ``other`` in <mark>."""
+    mine = text.split()[:SHOWN_WORDS]
+    theirs = other.split()[:SHOWN_WORDS]
+    norm_a = [" ".join(words(w)) for w in mine]
+    norm_b = [" ".join(words(w)) for w in theirs]
+    marked = [False] * len(mine)
+    matcher = difflib.SequenceMatcher(None, norm_a, norm_b, autojunk=False)
+    for block in matcher.get_matching_blocks():
+        if block.size >= MIN_SHARED_WORDS:
+            for k in range(block.a, block.a + block.size):
+                marked[k] = True
+    out, run = [], False
+    for token, m in zip(mine, marked, strict=True):
+        if m and not run:
+            out.append("<mark>")
+        elif not m and run:
+            out.append("</mark>")
+        run = m
+        out.append(esc(token) + " ")
+    if run:
+        out.append("</mark>")
+    if len(text.split()) > SHOWN_WORDS:
+        out.append("…")
+    return "".join(out)
+
+
+def render(report: dict[str, Any]) -> str:
+    """The page for one report (the dict written as report.json)."""
+    audit = report.get("audit", {})
+    out = [
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>retold report: {esc(', '.join(report.get('inputs', [])) or 'corpus')}</title>",
+        f"<style>{STYLE}</style></head><body><main>",
+        "<h1>retold report</h1>",
+        f'<p class="sub">{esc(", ".join(report.get("inputs", [])))} · retold {esc(report.get("retold_version", ""))}'
+        f" · {esc(report.get('mode', ''))}</p>",
+    ]
+    out.append(_counts(report))
+    out.append(_metrics(audit))
+    out.append(_plots(audit))
+    out.append(_premise(audit))
+    out.append(_stock(audit))
+    out.append(_pairs(report.get("pairs", [])))
+    out.append(_notes(report, audit))
+    out.append("</main></body></html>")
+    return "\n".join(out)
+
+
+def _counts(report: dict[str, Any]) -> str:
+    cards = [
+        ("documents in", report.get("documents_in")),
+        ("kept", report.get("kept")),
+        (
+            "dropped",
+            sum((report.get("dropped") or {}).values()) if report.get("dropped") is not None else None,
+        ),
+        ("quarantined", report.get("quarantined")),
+    ]
+    for level, row in (report.get("levels") or {}).items():
+        cards.append((f"{level} duplicates", row.get("duplicates")))
+    body = "".join(f'<div class="card"><b>{fmt(v)}</b><span>{esc(k)}</span></div>' for k, v in cards)
+    rows = "".join(
+        f"<tr><td>{esc(level)}</td><td class=n>{fmt(r.get('clusters'))}</td><td class=n>{fmt(r.get('duplicates'))}</td>"
+        f"<td class=n>{fmt(r.get('share'), 4)}</td><td>{esc(r.get('action', ''))}</td></tr>"
+        for level, r in (report.get("levels") or {}).items()
+    )
+    table = (
+        "<table><tr><th>level</th><th>clusters</th><th>documents that repeat another</th><th>share</th><th>action</th></tr>"
+        f"{rows}</table>"
+        if rows
+        else '<p class="note">no duplicate level was run</p>'
+    )
+    return f'<h2>Counts</h2><div class="grid">{body}</div><h2>Duplicates by level</h2>{table}'
+
+
+METRICS = (
+    ("compression.zstd_long", "compression ratio, zstd with a 128 MiB window (higher: more repetitive)"),
+    ("compression.gzip", "compression ratio, gzip (32 KiB window: sees only nearby repeats)"),
+    ("distinct_1", "distinct-1: distinct words / words"),
+    ("distinct_2", "distinct-2"),
+    ("distinct_3", "distinct-3"),
+    ("distinct_4", "distinct-4"),
+    ("self_repetition", "self-repetition: mean share of a document's 4-grams found in another document"),
+    ("mean_pairwise_similarity", "mean pairwise cosine of document vectors (sampled)"),
+    ("vendi", "Vendi score: effective number of distinct documents"),
+    ("vendi_share", "Vendi / n: effective share of unique documents"),
+)
+
+
+def metric_value(metrics: dict[str, Any], key: str) -> Any:
+    value: Any = metrics
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _metrics(audit: dict[str, Any]) -> str:
+    m = audit.get("metrics", {})
+    rows = "".join(
+        f"<tr><td>{esc(label)}</td><td class=n>{fmt(metric_value(m, key), 4)}</td></tr>"
+        for key, label in METRICS
+    )
+    return f"<h2>Diversity metrics</h2><table><tr><th>metric</th><th>value</th></tr>{rows}</table>"
+
+
+def _plots(audit: dict[str, Any]) -> str:
+    sim = audit.get("similarity", {}).get("histogram", {})
+    edges = sim.get("edges", [])
+    labels = [f"{edges[k]:.1f}" for k in range(len(edges) - 1)]
+    sizes = audit.get("premise", {}).get("size_distribution", {})
+    phrases = [(p["phrase"], float(p["score"])) for p in audit.get("stock", {}).get("phrases", [])[:15]]
+    return (
+        "<h2>Plots</h2>"
+        f"<h3>Pairwise similarity of documents ({fmt(audit.get('similarity', {}).get('sampled'))} sampled)</h3>"
+        + columns(labels, sim.get("counts", []))
+        + "<h3>Premise cluster sizes</h3>"
+        + columns(list(sizes), list(sizes.values()))
+        + "<h3>Top stock phrases (score)</h3>"
+        + bars(phrases)
+    )
+
+
+def _premise(audit: dict[str, Any]) -> str:
+    p = audit.get("premise", {})
+    rows = "".join(
+        f"<tr><td class=n>{fmt(c['size'])}</td><td>{''.join(f'<span class=tag>{esc(x)}</span>' for x in c['label'])}</td>"
+        f"<td>{'<br>'.join(esc(e['id']) + ': ' + esc(e['text']) for e in c['examples'])}</td></tr>"
+        for c in p.get("top", [])[:30]
+    )
+    head = (
+        f'<p class="note">{fmt(p.get("clusters"))} clusters hold {fmt(p.get("documents_in_clusters"))} of '
+        f"{fmt(p.get('documents'))} documents; method: {esc(p.get('method', ''))}.</p>"
+    )
+    table = f"<table><tr><th>size</th><th>label</th><th>examples</th></tr>{rows}</table>" if rows else ""
+    return "<h2>Premise clusters</h2>" + head + table
+
+
+def _stock(audit: dict[str, Any]) -> str:
+    s = audit.get("stock", {})
+    phrases = "".join(
+        f"<tr><td>{esc(r['phrase'])}</td><td class=n>{fmt(r['score'], 2)}</td><td class=n>{fmt(r['count'])}</td>"
+        f"<td class=n>{fmt(r['documents'])}</td></tr>"
+        for r in s.get("phrases", [])[:40]
+    )
+    words_ = " ".join(f"<span class=tag>{esc(r['word'])}</span>" for r in s.get("words", [])[:40])
+    names = " ".join(
+        f"<span class=tag>{esc(r['name'])} ({fmt(r['documents'])})</span>" for r in s.get("names", [])[:30]
+    )
+    density = s.get("density_per_1000_words", {})
+    return (
+        f"<h2>Stock phrases</h2><p class=note>baseline: {esc(s.get('baseline', ''))}; stock-phrase density "
+        f"(words in stock phrases per 1,000): mean {fmt(density.get('mean'), 1)}, median {fmt(density.get('median'), 1)}</p>"
+        f"<table><tr><th>phrase</th><th>score</th><th>count</th><th>documents</th></tr>{phrases}</table>"
+        f"<h3>Stock words (against wordfreq)</h3><p>{words_ or '–'}</p>"
+        f"<h3>Recurring character names (documents)</h3><p>{names or '–'}</p>"
+    )
+
+
+def _pairs(pairs: list[dict[str, Any]]) -> str:
+    if not pairs:
+        return "<h2>Example pairs</h2><p class=note>no duplicate pairs found</p>"
+    out = ["<h2>Example pairs</h2><p class=note>shared runs of 3+ words are marked</p>"]
+    for p in pairs:
+        mapping = p.get("names") or {}
+        names = (
+            " · names: " + ", ".join(f"{esc(a)} → {esc(b)}" for a, b in mapping.items()) if mapping else ""
+        )
+        out.append(
+            f"<h3>{esc(p['level'])}: {esc(p['id'])} ~ kept {esc(p['kept_id'])} (similarity {fmt(p.get('similarity'), 4)}){names}</h3>"
+            f'<div class="pair"><div>{highlighted(p["kept_text"], p["text"])}</div>'
+            f"<div>{highlighted(p['text'], p['kept_text'])}</div></div>"
+        )
+    return "".join(out)
+
+
+def _notes(report: dict[str, Any], audit: dict[str, Any]) -> str:
+    notes = []
+    if audit.get("sampled"):
+        notes.append(
+            f"The corpus metrics, premise clusters and stock phrases were computed on {fmt(audit.get('audited'))} "
+            f"of {fmt(audit.get('documents'))} documents, spread evenly over the corpus."
+        )
+    notes.append(
+        f"Language: {esc(audit.get('language', ''))}. Document vectors: {esc(audit.get('embedding', ''))}. "
+        f"Compression over {fmt(audit.get('metrics', {}).get('compression', {}).get('bytes'))} bytes of shuffled documents."
+    )
+    return "<h2>Notes</h2>" + "".join(f"<p class=note>{n}</p>" for n in notes)

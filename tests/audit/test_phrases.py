@@ -1,0 +1,50 @@
+"""Stock phrases, their density and recurring names."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from conftest import SHARED
+from retold.audit.phrases import find
+
+
+def test_shared_collocations_are_stock_against_wordfreq() -> None:
+    texts = [
+        "Tom was a man shrouded in mystery. He felt the weight of his past every day.",
+        "Ann was a woman shrouded in mystery, and she felt the weight of his past too.",
+        "A plain sentence about the weather and the market.",
+    ]
+    found = [p["phrase"] for p in find(texts, lang="en").phrases]
+    assert any("shrouded in mystery" in p for p in found)
+    assert any("weight of his past" in p for p in found)
+    assert not any(p.split()[0] in ("the", "of") for p in found)  # no phrase starts with a common word
+
+
+def test_reference_phrases_and_density() -> None:
+    llm = [f"Story {i}. Once upon a time a tapestry of dreams woven together unfolded." for i in range(30)]
+    human = [f"Note {i}. We went to the shop and bought bread and milk for dinner." for i in range(30)]
+    stock = find(llm + human[:5], reference=human[5:], lang="en")
+    phrases = [p["phrase"] for p in stock.phrases]
+    assert any("tapestry of dreams" in p for p in phrases)
+    assert np.nanmean(stock.density[:30]) > np.nanmean(stock.density[30:])
+
+
+def test_recurring_names_and_empty_input() -> None:
+    texts = ["Then Lily went home with Max.", "One day Lily and Max played.", "It was dark, and Elara ran."]
+    stock = find(texts, lang="en")
+    names = {n["name"]: n["documents"] for n in stock.names}
+    assert names == {"Lily": 2, "Max": 2}
+    assert find([], lang="en").phrases == []
+
+
+def test_seeds_stock_phrases() -> None:
+    import ftfy
+
+    seeds = sorted((SHARED / "seeds").glob("*.txt"))
+    if not seeds:
+        import pytest
+
+        pytest.skip(f"seeds not found under {SHARED}/seeds")
+    texts = [ftfy.fix_text(p.read_text(encoding="utf-8")) for p in seeds]
+    found = " | ".join(p["phrase"] for p in find(texts, lang="en").phrases)
+    assert "shrouded in mystery" in found and "weight of his past" in found
