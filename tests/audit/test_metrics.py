@@ -11,7 +11,7 @@ from retold.audit.ngrams import Tokens
 
 def test_tokens_keep_ngrams_inside_clauses_and_documents() -> None:
     tokens = Tokens.of(["a b c. d e", "f g"])
-    key, doc, start = tokens.keys(2)
+    _key, doc, start = tokens.keys(2)
     assert [tokens.phrase(int(s), 2) for s in start] == ["a b", "b c", "d e", "f g"]
     assert doc.tolist() == [0, 0, 0, 1]
 

@@ -20,7 +20,7 @@ TOPICS = {
 def corpus(per_topic: int = 6) -> tuple[list[str], list[str]]:
     rng = np.random.default_rng(0)
     texts, truth = [], []
-    filler = "the a and then it was very so when they we".split()
+    filler = ["the", "a", "and", "then", "it", "was", "very", "so", "when", "they", "we"]
     for topic, words in TOPICS.items():
         vocab = words.split()
         for _ in range(per_topic):
@@ -51,9 +51,8 @@ def test_tiny_corpora_give_no_clusters() -> None:
 def test_hanna_premise_clusters_match_prompts() -> None:
     from sklearn.metrics import adjusted_rand_score
 
-    rows = [
-        json.loads(x) for x in open(SHARED / "data" / "hanna_stories" / "stories.jsonl", encoding="utf-8")
-    ]
+    with open(SHARED / "data" / "hanna_stories" / "stories.jsonl", encoding="utf-8") as fh:
+        rows = [json.loads(x) for x in fh]
     result = cluster([r["text"] for r in rows], [str(i) for i in range(len(rows))])
     labels = result.labels.copy()
     alone = labels < 0

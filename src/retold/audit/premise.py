@@ -35,7 +35,6 @@ import numpy as np
 
 from retold.audit.metrics import shuffled, unit
 from retold.dedup.names import PLACEHOLDER
-from retold.dedup.semantic import masked
 
 PREMISE_DISTANCE = 0.7
 PREMISE_DIMENSIONS = 128
@@ -119,6 +118,8 @@ def cluster(
 ) -> PremiseClusters:
     """Premise clusters of ``texts`` (``ids`` name the examples)."""
     from sklearn.cluster import AgglomerativeClustering
+
+    from retold.dedup.semantic import masked  # numba: loaded when clusters are made
 
     n = len(texts)
     originals = texts
