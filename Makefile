@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install -q --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test lint bench bench-repair bench-throughput bench-minhash bench-clough bench-near-scale bench-retold clean
+.PHONY: demo test lint bench bench-repair bench-throughput bench-minhash bench-clough bench-near-scale bench-retold bench-audit clean
 
 $(BIN)/retold: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +52,10 @@ $(VENV)/.embed-bench: $(VENV)/.bench
 bench-retold: $(VENV)/.embed-bench
 	$(BIN)/python benchmarks/bench_retold.py
 
-bench: bench-repair bench-throughput bench-minhash bench-clough bench-retold
+bench-audit: $(VENV)/.embed-bench
+	$(BIN)/python benchmarks/bench_audit.py
+
+bench: bench-repair bench-throughput bench-minhash bench-clough bench-retold bench-audit
 
 clean:
 	rm -rf $(VENV) retold-demo .pytest_cache .ruff_cache

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from retold.config import (
+    DEFAULT_AUDIT_SAMPLE,
     DEFAULT_LEVELS,
     DEFAULT_MAX_DOC_BYTES,
     DEFAULT_NEAR_THRESHOLD,
@@ -60,6 +61,7 @@ def scan(
     verifier: str | None = None,
     report: bool = True,
     reference: PathLike | None = None,
+    audit_sample: int = DEFAULT_AUDIT_SAMPLE,
     lang: str = "auto",
     quiet: bool = True,
 ) -> ScanResult:
@@ -92,6 +94,7 @@ def scan(
         verifier=verifier,
         report=report,
         reference=None if reference is None else str(reference),
+        audit_sample=audit_sample,
         lang=lang,
     )
     return run_scan(_inputs(inputs), Path(out), config, quiet=quiet, mode="scan")

@@ -14,6 +14,7 @@ import click
 
 from retold import __version__, api
 from retold.config import (
+    DEFAULT_AUDIT_SAMPLE,
     DEFAULT_LEVELS,
     DEFAULT_MAX_DOC_BYTES,
     DEFAULT_NEAR_THRESHOLD,
@@ -149,6 +150,13 @@ def audit_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                 help="Human-written corpus that stock phrases are measured against [default: wordfreq].",
             ),
             click.option(
+                "--audit-sample",
+                type=click.IntRange(min=1),
+                default=DEFAULT_AUDIT_SAMPLE,
+                show_default=True,
+                help="The audit's metrics, premise clusters and phrases use at most this many documents, evenly spread.",
+            ),
+            click.option(
                 "--lang",
                 default="auto",
                 show_default=True,
@@ -257,6 +265,7 @@ def scan(
     embedder: str | None,
     verifier: str | None,
     reference: str | None,
+    audit_sample: int,
     lang: str,
     no_report: bool,
     no_repair: bool,
@@ -297,6 +306,7 @@ def scan(
         verifier=verifier,
         report=not no_report,
         reference=reference,
+        audit_sample=audit_sample,
         lang=lang,
         quiet=quiet,
     )

@@ -40,6 +40,8 @@ PREMISE_DISTANCE = 0.7
 PREMISE_DIMENSIONS = 128
 PREMISE_SAMPLE = 4000
 LABEL_PHRASES = 5
+LABELLED_CLUSTERS = 50  # the largest clusters get labels (the report shows these)
+LABEL_DOCS = 100  # documents of a cluster its label is computed from (bounded memory)
 #: Words of 3+ letters: "n't", "'ll", "m" of tokenised contractions ("I 'm") say nothing of a premise.
 TOKEN_PATTERN = r"[^\W\d_]{3,}(?:['’-][^\W\d_]+)*"
 STOP_WORDS = 200
@@ -147,16 +149,25 @@ def cluster(
     # clusters of 2+ documents, largest first (ties: first member), renumbered 0..k-1
     sizes = np.bincount(labels[labels >= 0])
     real = [c for c in range(len(sizes)) if sizes[c] >= 2]
-    first = {c: int(np.flatnonzero(labels == c)[0]) for c in real}
+    first_at = np.full(len(sizes), len(labels), dtype=np.int64)
+    np.minimum.at(first_at, labels[labels >= 0], np.flatnonzero(labels >= 0))
+    first = {c: int(first_at[c]) for c in real}
     order = sorted(real, key=lambda c: (-sizes[c], first[c]))
     renumber = np.full(len(sizes) + 1, -1, dtype=np.int64)
     for new, old in enumerate(order):
         renumber[old] = new
     labels = np.where(labels >= 0, renumber[np.maximum(labels, 0)], -1)
-    phrases = label_phrases(texts, labels, len(order), stop)
+    groups = members_of(labels, len(order))
+    labelled = min(len(order), LABELLED_CLUSTERS)
+    sample = labels.copy()
+    for c, members in enumerate(
+        groups
+    ):  # clusters past the labelled ones, and members past LABEL_DOCS, sit out
+        sample[members[LABEL_DOCS:] if c < labelled else members] = -1
+    phrases = label_phrases(texts, sample, labelled, stop)
+    phrases += [[] for _ in range(len(order) - labelled)]
     clusters = []
-    for c in range(len(order)):
-        members = np.flatnonzero(labels == c)
+    for c, members in enumerate(groups):
         clusters.append(
             {
                 "cluster": c,
@@ -168,6 +179,13 @@ def cluster(
             }
         )
     return PremiseClusters(labels, clusters, sampled=len(picked), documents=n, vectors=x)
+
+
+def members_of(labels: np.ndarray, k: int) -> list[np.ndarray]:
+    """The documents of each cluster 0..k-1, in document order (one sort, not k scans)."""
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(k + 1))
+    return [order[bounds[c] : bounds[c + 1]] for c in range(k)]
 
 
 def _opening(text: str, chars: int = 240) -> str:
@@ -194,27 +212,31 @@ def label_phrases(
         matrix = counter.fit_transform([texts[int(i)] for i in members])
     except ValueError:
         return [[] for _ in range(k)]
+    from scipy.sparse import csr_matrix, diags
+
     vocab = counter.get_feature_names_out()
-    per_class = np.zeros((k, matrix.shape[1]))
-    for row, i in enumerate(members):
-        per_class[labels[i]] += matrix[row].toarray()[0]
-    tf = per_class / np.maximum(1.0, per_class.sum(axis=1, keepdims=True))
-    mean_words = per_class.sum() / k
-    idf = np.log1p(mean_words / np.maximum(1.0, per_class.sum(axis=0)))
-    score = tf * idf
-    # a longer phrase beats the words inside it at equal weight: prefer phrases a reader recognises
+    member_of = csr_matrix(
+        (np.ones(len(members)), (labels[members], np.arange(len(members)))), shape=(k, len(members))
+    )
+    per_class = (member_of @ matrix).tocsr().astype(np.float64)  # k × phrases, sparse
+    class_words = np.asarray(per_class.sum(axis=1)).ravel()
+    phrase_total = np.asarray(per_class.sum(axis=0)).ravel()
+    idf = np.log1p((class_words.sum() / k) / np.maximum(1.0, phrase_total))
     stops = set(stop)
-    lengths = np.array([len(v.split()) for v in vocab])
-    edge_stop = np.array([v.split()[0] in stops or v.split()[-1] in stops for v in vocab])
-    score[:, edge_stop] = 0.0
-    score *= 1.0 + 0.25 * (lengths - 1)
+    parts = [v.split() for v in vocab]
+    # a longer phrase beats the words inside it at equal weight: prefer phrases a reader recognises;
+    # a phrase may hold stop words inside but not begin or end with one
+    boost = np.array([0.0 if p[0] in stops or p[-1] in stops else 1.0 + 0.25 * (len(p) - 1) for p in parts])
+    score = (diags(1.0 / np.maximum(1.0, class_words)) @ per_class @ diags(idf * boost)).tocsr()
     out = []
     for c in range(k):
-        best = np.argsort(-score[c], kind="stable")[: top * 4]
+        row = score.getrow(c)
+        best = row.indices[np.lexsort((row.indices, -row.data))][: top * 4]
+        values = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
         chosen: list[str] = []
-        for j in best:
+        for j in best.tolist():
             phrase = str(vocab[j])
-            if score[c, j] <= 0 or any(phrase in p or p in phrase for p in chosen):
+            if values[j] <= 0 or any(phrase in p or p in phrase for p in chosen):
                 continue
             chosen.append(phrase)
             if len(chosen) == top:

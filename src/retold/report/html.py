@@ -38,7 +38,12 @@ mark{background:#ffe58a}.note{color:#555;font-size:13px}svg{background:#fff;bord
 
 
 def esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
+    """Escaped for HTML text and attributes; a lone surrogate (from an undecodable file name or
+    a broken JSON escape) is shown as ``\\udce9``, not allowed to break the page's UTF-8."""
+    text = str(value)
+    if not text.isascii():
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return html.escape(text, quote=True)
 
 
 def fmt(value: Any, digits: int = 3) -> str:
