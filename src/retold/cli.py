@@ -205,6 +205,8 @@ def report(result: ScanResult, quiet: bool) -> None:
         f"({dropped}), quarantined {result.quarantined:,}; repaired {result.repaired:,}"
     )
     click.echo(f"Outputs in {result.out}/ ; summary: {result.summary_path}")
+    if result.report_path is not None:
+        click.echo(f"Report: {result.report_path}")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -440,7 +442,7 @@ def demo(out: str, stories: int, seed: int, quiet: bool) -> None:
     """
     result = api.demo(out, stories=stories, seed=seed, quiet=quiet)
     click.echo(result.table())
-    click.echo(f"Report: {result.scan.summary_path}")
+    click.echo(f"Report: {result.scan.report_path or result.scan.summary_path}")
 
 
 def main() -> None:

@@ -49,6 +49,12 @@ class ScanResult:
         return self.kept / self.documents_in if self.documents_in else 1.0
 
     @property
+    def report_path(self) -> Path | None:
+        """report.html, when the run wrote one."""
+        path = self.out / "report.html"
+        return path if path.exists() else None
+
+    @property
     def summary_path(self) -> Path:
         return self.out / "summary.json"
 

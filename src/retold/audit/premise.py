@@ -90,7 +90,7 @@ def _size_histogram(sizes: list[int]) -> dict[str, int]:
 
 
 def vectors(texts: Sequence[str], stop: list[str] | None = None) -> np.ndarray:
-    """The LSA vectors of the (masked) texts (centred, unit length)."""
+    """The LSA vectors of the (masked) texts (unit length; not centred: see :func:`cluster`)."""
     from sklearn.decomposition import TruncatedSVD
     from sklearn.feature_extraction.text import TfidfVectorizer
 
@@ -112,7 +112,7 @@ def vectors(texts: Sequence[str], stop: list[str] | None = None) -> np.ndarray:
     if dims < 1:
         return np.zeros((len(texts), 1))
     lsa = TruncatedSVD(dims, random_state=0).fit_transform(matrix)
-    return unit(lsa - lsa.mean(axis=0))
+    return unit(lsa)
 
 
 def cluster(
@@ -127,10 +127,11 @@ def cluster(
     originals = texts
     texts = [masked(t) for t in texts]
     stop = stop_words(texts, lang)
-    x = vectors(texts, stop)
+    raw = vectors(texts, stop)  # kept for the audit's similarity metrics: a centred cosine averages 0
+    x = unit(raw - raw.mean(axis=0))  # centred: what every document shares says nothing of its premise
     labels = np.full(n, -1, dtype=np.int64)
     if n < 3 or not np.any(x):
-        return PremiseClusters(labels, sampled=n, documents=n, vectors=x)
+        return PremiseClusters(labels, sampled=n, documents=n, vectors=raw)
     picked = np.arange(n) if n <= PREMISE_SAMPLE else np.sort(shuffled(n)[:PREMISE_SAMPLE])
     model = AgglomerativeClustering(
         n_clusters=None, distance_threshold=PREMISE_DISTANCE, metric="cosine", linkage="average"
@@ -178,7 +179,7 @@ def cluster(
                 ],
             }
         )
-    return PremiseClusters(labels, clusters, sampled=len(picked), documents=n, vectors=x)
+    return PremiseClusters(labels, clusters, sampled=len(picked), documents=n, vectors=raw)
 
 
 def members_of(labels: np.ndarray, k: int) -> list[np.ndarray]:

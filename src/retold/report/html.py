@@ -137,6 +137,19 @@ def render(report: dict[str, Any]) -> str:
         "<h1>retold report</h1>",
         f'<p class="sub">{esc(", ".join(report.get("inputs", [])))} · retold {esc(report.get("retold_version", ""))}'
         f" · {esc(report.get('mode', ''))}</p>",
+        '<p class="sub">'
+        + " · ".join(
+            f'<a href="#{k}">{v}</a>'
+            for k, v in (
+                ("counts", "counts"),
+                ("metrics", "metrics"),
+                ("plots", "plots"),
+                ("premise", "premise clusters"),
+                ("stock", "stock phrases"),
+                ("pairs", "example pairs"),
+            )
+        )
+        + "</p>",
     ]
     out.append(_counts(report))
     out.append(_metrics(audit))
@@ -173,7 +186,7 @@ def _counts(report: dict[str, Any]) -> str:
         if rows
         else '<p class="note">no duplicate level was run</p>'
     )
-    return f'<h2>Counts</h2><div class="grid">{body}</div><h2>Duplicates by level</h2>{table}'
+    return f'<h2 id=counts>Counts</h2><div class="grid">{body}</div><h2 id=levels>Duplicates by level</h2>{table}'
 
 
 METRICS = (
@@ -203,7 +216,7 @@ def _metrics(audit: dict[str, Any]) -> str:
         f"<tr><td>{esc(label)}</td><td class=n>{fmt(metric_value(m, key), 4)}</td></tr>"
         for key, label in METRICS
     )
-    return f"<h2>Diversity metrics</h2><table><tr><th>metric</th><th>value</th></tr>{rows}</table>"
+    return f"<h2 id=metrics>Diversity metrics</h2><table><tr><th>metric</th><th>value</th></tr>{rows}</table>"
 
 
 def _plots(audit: dict[str, Any]) -> str:
@@ -213,7 +226,7 @@ def _plots(audit: dict[str, Any]) -> str:
     sizes = audit.get("premise", {}).get("size_distribution", {})
     phrases = [(p["phrase"], float(p["score"])) for p in audit.get("stock", {}).get("phrases", [])[:15]]
     return (
-        "<h2>Plots</h2>"
+        "<h2 id=plots>Plots</h2>"
         f"<h3>Pairwise similarity of documents ({fmt(audit.get('similarity', {}).get('sampled'))} sampled)</h3>"
         + columns(labels, sim.get("counts", []))
         + "<h3>Premise cluster sizes</h3>"
@@ -235,7 +248,7 @@ def _premise(audit: dict[str, Any]) -> str:
         f"{fmt(p.get('documents'))} documents; method: {esc(p.get('method', ''))}.</p>"
     )
     table = f"<table><tr><th>size</th><th>label</th><th>examples</th></tr>{rows}</table>" if rows else ""
-    return "<h2>Premise clusters</h2>" + head + table
+    return "<h2 id=premise>Premise clusters</h2>" + head + table
 
 
 def _stock(audit: dict[str, Any]) -> str:
@@ -251,7 +264,7 @@ def _stock(audit: dict[str, Any]) -> str:
     )
     density = s.get("density_per_1000_words", {})
     return (
-        f"<h2>Stock phrases</h2><p class=note>baseline: {esc(s.get('baseline', ''))}; stock-phrase density "
+        f"<h2 id=stock>Stock phrases</h2><p class=note>baseline: {esc(s.get('baseline', ''))}; stock-phrase density "
         f"(words in stock phrases per 1,000): mean {fmt(density.get('mean'), 1)}, median {fmt(density.get('median'), 1)}</p>"
         f"<table><tr><th>phrase</th><th>score</th><th>count</th><th>documents</th></tr>{phrases}</table>"
         f"<h3>Stock words (against wordfreq)</h3><p>{words_ or '–'}</p>"
@@ -261,8 +274,8 @@ def _stock(audit: dict[str, Any]) -> str:
 
 def _pairs(pairs: list[dict[str, Any]]) -> str:
     if not pairs:
-        return "<h2>Example pairs</h2><p class=note>no duplicate pairs found</p>"
-    out = ["<h2>Example pairs</h2><p class=note>shared runs of 3+ words are marked</p>"]
+        return "<h2 id=pairs>Example pairs</h2><p class=note>no duplicate pairs found</p>"
+    out = ["<h2 id=pairs>Example pairs</h2><p class=note>shared runs of 3+ words are marked</p>"]
     for p in pairs:
         mapping = p.get("names") or {}
         names = (
@@ -287,4 +300,4 @@ def _notes(report: dict[str, Any], audit: dict[str, Any]) -> str:
         f"Language: {esc(audit.get('language', ''))}. Document vectors: {esc(audit.get('embedding', ''))}. "
         f"Compression over {fmt(audit.get('metrics', {}).get('compression', {}).get('bytes'))} bytes of shuffled documents."
     )
-    return "<h2>Notes</h2>" + "".join(f"<p class=note>{n}</p>" for n in notes)
+    return "<h2 id=notes>Notes</h2>" + "".join(f"<p class=note>{n}</p>" for n in notes)
