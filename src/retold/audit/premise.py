@@ -128,9 +128,11 @@ def cluster(
     texts = [masked(t) for t in texts]
     stop = stop_words(texts, lang)
     raw = vectors(texts, stop)  # kept for the audit's similarity metrics: a centred cosine averages 0
-    x = unit(raw - raw.mean(axis=0))  # centred: what every document shares says nothing of its premise
     labels = np.full(n, -1, dtype=np.int64)
-    if n < 3 or not np.any(x):
+    if n < 3 or not np.any(raw):
+        return PremiseClusters(labels, sampled=n, documents=n, vectors=raw)
+    x = unit(raw - raw.mean(axis=0))  # centred: what every document shares says nothing of its premise
+    if not np.any(x):
         return PremiseClusters(labels, sampled=n, documents=n, vectors=raw)
     picked = np.arange(n) if n <= PREMISE_SAMPLE else np.sort(shuffled(n)[:PREMISE_SAMPLE])
     model = AgglomerativeClustering(
