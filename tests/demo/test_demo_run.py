@@ -14,7 +14,7 @@ def test_demo_command(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = CliRunner().invoke(cli, ["demo", "--out", str(out), "--stories", "60", "--quiet"])
     assert result.exit_code == 0, result.output
-    assert f"Report: {out / 'scan' / 'summary.json'}" in result.output
+    assert f"Report: {out / 'scan' / 'report.html'}" in result.output
     scores = json.loads((out / "demo_scores.json").read_text())
     assert scores["exact"]["precision"] == 1.0 and scores["exact"]["recall"] == 1.0
     assert scores["mojibake"]["precision"] == 1.0 and scores["mojibake"]["recall"] == 1.0
