@@ -157,7 +157,7 @@ def test_crash_leaves_previous_outputs_whole(tmp_path: Path, monkeypatch) -> Non
         return real(text)
 
     monkeypatch.setattr(stage, "repair_text", explode)
-    result = CliRunner().invoke(cli, ["scan", str(src), "--out", str(out)])
+    result = CliRunner().invoke(cli, ["scan", str(src), "--out", str(out), "--restart"])
     assert result.exit_code == 1 and "internal error: RuntimeError: simulated crash" in result.output
     assert digest_folder(out) == before  # nothing half-written; no temp files left beside them
 

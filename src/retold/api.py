@@ -63,6 +63,7 @@ def scan(
     reference: PathLike | None = None,
     audit_sample: int = DEFAULT_AUDIT_SAMPLE,
     lang: str = "auto",
+    restart: bool = False,
     quiet: bool = True,
 ) -> ScanResult:
     """Read, repair and deduplicate ``inputs``; write kept/dropped/quarantine/clusters/summary to ``out``,
@@ -97,13 +98,14 @@ def scan(
         audit_sample=audit_sample,
         lang=lang,
     )
-    return run_scan(_inputs(inputs), Path(out), config, quiet=quiet, mode="scan")
+    return run_scan(_inputs(inputs), Path(out), config, quiet=quiet, mode="scan", restart=restart)
 
 
 def audit(
     inputs: PathLike | Sequence[PathLike],
     out: PathLike,
     *,
+    restart: bool = False,
     quiet: bool = True,
     **options: Any,
 ) -> ScanResult:
@@ -115,10 +117,12 @@ def audit(
     from retold.engine.local import run_scan
 
     config = _config(options)
-    return run_scan(_inputs(inputs), Path(out), config, quiet=quiet, mode="audit")
+    return run_scan(_inputs(inputs), Path(out), config, quiet=quiet, mode="audit", restart=restart)
 
 
-def compare(a: PathLike, b: PathLike, out: PathLike, *, quiet: bool = True, **options: Any) -> Any:
+def compare(
+    a: PathLike, b: PathLike, out: PathLike, *, restart: bool = False, quiet: bool = True, **options: Any
+) -> Any:
     """Audit corpora ``a`` and ``b`` (into ``out/a`` and ``out/b``) and write compare.html / compare.json.
 
     Returns a :class:`retold.report.compare.Comparison`: each metric for both, which per-document
@@ -136,8 +140,8 @@ def compare(a: PathLike, b: PathLike, out: PathLike, *, quiet: bool = True, **op
     # sizes: both sides are audited on the same number of documents, spread evenly
     same = max(1, min(len(texts_a), len(texts_b), config.audit_sample))
     options = {**options, "audit_sample": same}
-    audit(a, out / "a", quiet=quiet, **options)
-    audit(b, out / "b", quiet=quiet, **options)
+    audit(a, out / "a", restart=restart, quiet=quiet, **options)
+    audit(b, out / "b", restart=restart, quiet=quiet, **options)
     pick = lambda texts: [texts[int(i)] for i in sample_positions(len(texts), same)]  # noqa: E731
     return compare_reports(out, str(a), str(b), pick(texts_a), pick(texts_b), lang=config.lang)
 
@@ -163,6 +167,7 @@ def fix(
     id_field: str | None = None,
     format: str | None = None,
     max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES,
+    restart: bool = False,
     quiet: bool = True,
 ) -> ScanResult:
     """Run the repair stage alone: every readable record goes to ``out/kept.jsonl``, repaired, with
@@ -179,7 +184,7 @@ def fix(
         drop_empty=False,
         max_doc_bytes=max_doc_bytes,
     )
-    return run_scan(_inputs(inputs), Path(out), config, quiet=quiet, mode="fix")
+    return run_scan(_inputs(inputs), Path(out), config, quiet=quiet, mode="fix", restart=restart)
 
 
 def demo(out: PathLike = "retold-demo", *, stories: int = 200, seed: int = 0, quiet: bool = True) -> Any:

@@ -57,6 +57,11 @@ def input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                 help="Larger documents are quarantined, not processed.",
             ),
             click.option("--quiet", "-q", is_flag=True, help="No progress bars and no summary lines."),
+            click.option(
+                "--restart",
+                is_flag=True,
+                help="Discard an unfinished run in --out (or redo a finished one) instead of resuming it.",
+            ),
         ]
     ):
         fn = option(fn)
@@ -254,6 +259,7 @@ def scan(
     format: str | None,
     max_doc_bytes: int,
     quiet: bool,
+    restart: bool,
     keep: str,
     levels: str,
     drop: str | None,
@@ -310,6 +316,7 @@ def scan(
         reference=reference,
         audit_sample=audit_sample,
         lang=lang,
+        restart=restart,
         quiet=quiet,
     )
     report(result, quiet)
@@ -393,6 +400,7 @@ def fix(
     format: str | None,
     max_doc_bytes: int,
     quiet: bool,
+    restart: bool,
 ) -> None:
     """Repair INPUTS only: mojibake, HTML entities, control characters, line endings, NFC.
 
@@ -409,6 +417,7 @@ def fix(
         id_field=id_field,
         format=format,
         max_doc_bytes=max_doc_bytes,
+        restart=restart,
         quiet=quiet,
     )
     report(result, quiet)

@@ -9,7 +9,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def progress(items: Iterable[T], desc: str, quiet: bool, total: int | None = None) -> Iterator[T]:
+def progress(
+    items: Iterable[T], desc: str, quiet: bool, total: int | None = None, initial: int = 0
+) -> Iterator[T]:
     """Wrap ``items`` in a tqdm bar named ``desc`` unless quiet or stderr is not a terminal."""
     if quiet or not sys.stderr.isatty():
         yield from items
@@ -17,6 +19,13 @@ def progress(items: Iterable[T], desc: str, quiet: bool, total: int | None = Non
     from tqdm import tqdm
 
     with tqdm(
-        items, desc=desc, total=total, unit=" doc", file=sys.stderr, mininterval=0.5, dynamic_ncols=True
+        items,
+        desc=desc,
+        total=total,
+        initial=initial,
+        unit=" doc",
+        file=sys.stderr,
+        mininterval=0.5,
+        dynamic_ncols=True,
     ) as bar:
         yield from bar

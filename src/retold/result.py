@@ -39,6 +39,23 @@ class ScanResult:
     warnings: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
 
+    @classmethod
+    def from_summary(cls, out: Path, summary: dict[str, Any]) -> ScanResult:
+        """The result of a finished run, read back from its summary.json."""
+        return cls(
+            out=Path(out),
+            documents_in=summary["documents_in"],
+            kept=summary["kept"],
+            dropped=dict(summary["dropped"]),
+            quarantined=summary["quarantined"],
+            repaired=summary["repaired"],
+            repairs=dict(summary.get("repairs", {})),
+            clusters=dict(summary.get("clusters", {})),
+            duplicate_ids=summary.get("duplicate_ids", 0),
+            warnings=(*summary.get("warnings", ()), "this run had finished already; nothing was redone"),
+            timings=dict(summary.get("timings", {})),
+        )
+
     @property
     def dropped_total(self) -> int:
         return sum(self.dropped.values())

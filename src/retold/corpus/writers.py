@@ -58,14 +58,40 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
+def reopen_at(path: Path, size: int) -> BinaryIO:
+    """``path`` opened for appending after cutting it back to ``size`` bytes (what a checkpoint saw).
+
+    A crash can leave bytes past the checkpoint; they are the start of work that will be redone.
+    """
+    fh = open(path, "r+b" if path.exists() else "w+b")  # noqa: SIM115 - the caller closes it
+    if fh.seek(0, os.SEEK_END) < size:
+        fh.close()
+        raise OSError(f"{path} is shorter than its checkpoint ({size} bytes): the run state is damaged")
+    fh.truncate(size)
+    fh.seek(size)
+    return fh
+
+
 class AtomicWriter:
     """Write lines to ``path`` atomically: ``with AtomicWriter(p) as w: w.write_line(...)``."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, tmp: Path | None = None, resume_at: int | None = None) -> None:
+        """``tmp``: where the file is written until committed (default: beside ``path``, named for
+        this process). ``resume_at``: go on with an existing ``tmp`` cut back to this many bytes
+        (a resumed run; see :mod:`retold.engine.state`)."""
         self.path = path
-        self.tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        self._fh: BinaryIO = open(self.tmp, "wb")  # noqa: SIM115 - closed in commit/abort
+        self.tmp = tmp if tmp is not None else path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        if resume_at is None:
+            self._fh: BinaryIO = open(self.tmp, "wb")  # noqa: SIM115 - closed in commit/abort
+        else:
+            self._fh = reopen_at(self.tmp, resume_at)
         self.lines = 0
+
+    def checkpoint(self) -> int:
+        """Flush to disk; the size to resume at."""
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        return self._fh.tell()
 
     def write_line(self, line: str) -> None:
         self._fh.write(line.encode("utf-8"))

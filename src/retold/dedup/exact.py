@@ -68,6 +68,15 @@ class ExactIndex:
     def __len__(self) -> int:
         return len(self._index)
 
+    def checkpoint(self) -> dict[str, bytes]:
+        """What a resumed run needs to go on from here (see :mod:`retold.engine.state`)."""
+        return {"index": self._index.tobytes(), "digest": bytes(self._digest), "rank": self._rank.tobytes()}
+
+    def restore(self, state: dict[str, bytes]) -> None:
+        self._index = array("q", state["index"])
+        self._digest = bytearray(state["digest"])
+        self._rank = array("d", state["rank"])
+
     def decide(self, decisions: Decisions) -> int:
         """Mark every non-kept member of each group as dropped ``exact``; return the cluster count.
 

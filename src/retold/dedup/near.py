@@ -40,6 +40,7 @@ import numpy as np
 from numba import njit
 
 from retold.config import DEFAULT_NEAR_THRESHOLD, DEFAULT_NUM_PERM
+from retold.corpus.writers import reopen_at
 from retold.dedup.clusters import REASONS, Decisions
 from retold.dedup.lsh import bucket_pairs, optimal_bands
 from retold.dedup.minhash import DEFAULT_NGRAM, UNITS, MinHasher, Sketch
@@ -260,8 +261,10 @@ class NearIndex:
         self._offsets = array("q", [0])
         self._rank = array("d")
         self._tokens = Counter[str]()
-        self._shingles = open(self.work / "shingles.u32", "wb")  # noqa: SIM115 (closed in close())
-        self._band_files = [open(self._band_path(j), "wb") for j in range(self.bands)]  # noqa: SIM115
+        # appended to: a resumed run cuts them back to its checkpoint (restore), a new run starts
+        # in an emptied work folder (retold.engine.state.clear)
+        self._shingles = open(self.work / "shingles.u32", "ab")  # noqa: SIM115 (closed in close())
+        self._band_files = [open(self._band_path(j), "ab") for j in range(self.bands)]  # noqa: SIM115
         self._buffer = np.zeros((_CHUNK, self.bands), dtype=np.uint64)
         self._filled = 0
 
@@ -292,6 +295,32 @@ class NearIndex:
         for j, fh in enumerate(self._band_files):
             fh.write(np.ascontiguousarray(self._buffer[: self._filled, j]).tobytes())
         self._filled = 0
+
+    def checkpoint(self) -> dict[str, Any]:
+        """Flush to disk and return the in-memory state and file sizes a resumed run starts from."""
+        self._flush()
+        for fh in (self._shingles, *self._band_files):
+            fh.flush()
+            os.fsync(fh.fileno())
+        return {
+            "offsets": self._offsets.tobytes(),
+            "rank": self._rank.tobytes(),
+            "tokens": dict(self._tokens),
+            "sizes": [fh.tell() for fh in (self._shingles, *self._band_files)],
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Go on from a checkpoint: files cut back to their checkpointed sizes, appended to."""
+        self._offsets = array("q", state["offsets"])
+        self._rank = array("d", state["rank"])
+        self._tokens = Counter(state["tokens"])
+        self._filled = 0
+        paths = [self.work / "shingles.u32", *(self._band_path(j) for j in range(self.bands))]
+        handles = []
+        for fh, path, size in zip((self._shingles, *self._band_files), paths, state["sizes"], strict=True):
+            fh.close()
+            handles.append(reopen_at(path, size))
+        self._shingles, self._band_files = handles[0], handles[1:]
 
     def close(self) -> None:
         if self._shingles.closed:

@@ -30,6 +30,7 @@ sentence pairs, and the name mapping between the tellings (``Marco → Arseniy``
 from __future__ import annotations
 
 import json
+import os
 import time
 from array import array
 from collections.abc import Callable
@@ -47,6 +48,7 @@ from retold.config import (
     DEFAULT_RETOLD_NEIGHBOURS,
     DEFAULT_RETOLD_THRESHOLD,
 )
+from retold.corpus.writers import reopen_at
 from retold.dedup.clusters import REASONS, Decisions
 from retold.dedup.names import find_names, mask_names, name_mapping
 from retold.dedup.near import take_greedy
@@ -362,7 +364,7 @@ class RetoldIndex:
         self.work.mkdir(parents=True, exist_ok=True)
         self._verifier = verifier
         self._path = self.work / "vectors.f32"
-        self._fh = open(self._path, "wb")  # noqa: SIM115 (closed in close())
+        self._fh = open(self._path, "ab")  # noqa: SIM115 (closed in close(); see NearIndex on "ab")
         self._has = array("b")
         self._rank = array("d")
         self.dim = 0
@@ -375,6 +377,24 @@ class RetoldIndex:
             self._fh.write(np.asarray(vector, dtype=np.float32).tobytes())
         self._has.append(vector is not None)
         self._rank.append(rank)
+
+    def checkpoint(self) -> dict[str, Any]:
+        """Flush to disk and return what a resumed run starts from."""
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        return {
+            "has": self._has.tobytes(),
+            "rank": self._rank.tobytes(),
+            "dim": self.dim,
+            "size": self._fh.tell(),
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self._has = array("b", state["has"])
+        self._rank = array("d", state["rank"])
+        self.dim = state["dim"]
+        self._fh.close()
+        self._fh = reopen_at(self._path, state["size"])
 
     def close(self) -> None:
         if not self._fh.closed:

@@ -14,8 +14,10 @@ Memory does not grow with document size beyond one document at a time.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
+import os
 import shutil
 import time
 from collections import Counter
@@ -27,9 +29,10 @@ from retold import __version__
 from retold.config import ScanConfig
 from retold.corpus.readers import ReadOptions, read_inputs
 from retold.corpus.sources import Source, expand_inputs
-from retold.corpus.writers import AtomicWriter, dumps, pretty_json
+from retold.corpus.writers import AtomicWriter, dumps, pretty_json, reopen_at
 from retold.dedup.clusters import REASONS, Decisions, KeepPolicy
 from retold.dedup.exact import ExactIndex, ExactSignature
+from retold.engine import state
 from retold.errors import OutputNotWritable
 from retold.progress import progress
 from retold.records import Quarantined, Record
@@ -80,25 +83,45 @@ def prepare_out(out: Path, sources: list[Source]) -> Path:
 
 
 def run_scan(
-    inputs: list[str], out: Path, config: ScanConfig, quiet: bool = True, mode: str = "scan"
+    inputs: list[str],
+    out: Path,
+    config: ScanConfig,
+    quiet: bool = True,
+    mode: str = "scan",
+    restart: bool = False,
 ) -> ScanResult:
-    """Run the whole job (``mode="scan"``) or the repair stage alone (``mode="fix"``).
+    """Run the whole job (``mode="scan"``), the audit alone (``"audit"``) or the repair stage alone
+    (``"fix"``).
 
-    On any failure the work folder is removed and earlier outputs in ``out`` stay as they were.
+    Earlier outputs in ``out`` stay as they were until the new ones are complete. A run that
+    stops part way (a crash, kill -9, Ctrl-C) leaves its state in ``out/.retold-work``; the same
+    command goes on from its last checkpoint (:mod:`retold.engine.state`); ``restart=True``
+    discards it. A failure before the first checkpoint leaves nothing behind.
     """
     out = Path(out)
     try:
-        return _run(inputs, out, config, quiet, mode)
+        return _run(inputs, out, config, quiet, mode, restart)
     except BaseException:
-        shutil.rmtree(out / WORK_DIR, ignore_errors=True)
+        if not (out / WORK_DIR / state.CHECKPOINT).exists():
+            shutil.rmtree(out / WORK_DIR, ignore_errors=True)
         raise
 
 
-def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: str) -> ScanResult:
+def _run(
+    inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: str, restart: bool
+) -> ScanResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     sources = expand_inputs(inputs, config.format, exclude=out)
+    print_ = state.fingerprint(sources, config.to_json(), mode)
+    files = ["kept.jsonl", "quarantine.jsonl", "summary.json"]
+    files += ["dropped.jsonl", "clusters.jsonl"] if mode == "scan" else []
+    files += ["report.json", "report.html"] if mode == "scan" and config.report else []
+    done = state.finished(out, print_, tuple(files)) if mode != "audit" and not restart else None
+    if done is not None:  # this very run finished before: nothing to redo
+        return ScanResult.from_summary(out, done)
     work = prepare_out(out, sources)
+    resume = state.begin(work, print_, restart)
     opts = ReadOptions(config.text_field, config.id_field, config.max_doc_bytes)
     keep = KeepPolicy(config.keep)
     keep_field = config.keep if config.keep not in ("first", "longest") else None
@@ -107,8 +130,11 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
     quarantine_errors: Counter[str] = Counter()
     missing_field_hint: list[str] = []
 
-    quarantine = AtomicWriter(out / "quarantine.jsonl")
+    quarantine = AtomicWriter(
+        out / "quarantine.jsonl", tmp=work / "quarantine.part", resume_at=resume and resume["quarantine"]
+    )
     spool_path = work / "spool.jsonl"
+    ids_path = work / "ids.jsonl"
     exact = ExactIndex() if "exact" in config.levels and mode in ("scan", "audit") else None
     empties: list[int] = []
     stages: list[Stage] = []
@@ -148,15 +174,38 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
                 counts["reserved_field_replaced"] += 1
             yield item
 
+    levels = {"exact": exact, "near": near, "retold": told}
+    n = 0
+    ids: list[str] = []
+    if resume is not None:  # go on from the last checkpoint
+        n = resume["n"]
+        quarantine_errors.update(resume["quarantine_errors"])
+        missing_field_hint.extend(resume["missing_field_hint"])
+        empties.extend(resume["empties"])
+        for stage, stats in zip(stages, resume["stages"], strict=True):
+            stage.stats.update(stats)
+        for name, index in levels.items():
+            if index is not None:
+                index.restore(resume["levels"][name])
+    spool = reopen_at(spool_path, resume["spool"]) if resume else open(spool_path, "wb")  # noqa: SIM115
+    ids_file = reopen_at(ids_path, resume["ids"]) if resume else open(ids_path, "wb")  # noqa: SIM115
+    if resume is not None:
+        ids_file.seek(0)
+        ids = [json.loads(line) for line in ids_file.read(resume["ids"]).splitlines()]
+        ids_file.seek(resume["ids"])
     try:
-        records: Iterable[Record] = readable(
-            progress(read_inputs(sources, opts, counts), "read + repair", quiet)
-        )
-        for stage in stages:
-            records = stage.run(records)
-        n = 0
-        ids: list[str] = []
-        with open(spool_path, "w", encoding="utf-8", newline="\n") as spool:
+        items: Iterator[Record | Quarantined] = read_inputs(sources, opts, counts)
+        if resume is not None:  # units consumed before the checkpoint: read again, not processed
+            for _ in itertools.islice(items, resume["consumed"]):
+                pass
+            counts.clear()
+            counts.update(resume["counts"])
+        pending = readable(progress(items, "read + repair", quiet, initial=counts["documents_in"]))
+        while True:
+            records: Iterable[Record] = itertools.islice(pending, state.CHECKPOINT_EVERY)
+            for stage in stages:
+                records = stage.run(records)
+            before = n
             for rec in records:
                 rank = keep.rank(n, rec)
                 if not rec.text.strip():
@@ -168,14 +217,38 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
                 if told is not None:
                     told.add(rec.meta.get("retold"), rank)
                 ids.append(rec.id)
-                spool.write(dumps(rec.fixes))
-                spool.write("\t")
-                spool.write(dumps(rec.data))
-                spool.write("\n")
+                ids_file.write(dumps(rec.id).encode("utf-8") + b"\n")
+                spool.write(f"{dumps(rec.fixes)}\t{dumps(rec.data)}\n".encode())
                 n += 1
+            if print_ is not None:  # everything up to here is on disk: note how far the pass got
+                for fh in (spool, ids_file):
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                state.save(
+                    work,
+                    {
+                        "consumed": counts["documents_in"],
+                        "n": n,
+                        "counts": dict(counts),
+                        "quarantine_errors": dict(quarantine_errors),
+                        "missing_field_hint": list(missing_field_hint),
+                        "empties": list(empties),
+                        "stages": [dict(stage.stats) for stage in stages],
+                        "levels": {k: v.checkpoint() for k, v in levels.items() if v is not None},
+                        "spool": spool.tell(),
+                        "ids": ids_file.tell(),
+                        "quarantine": quarantine.checkpoint(),
+                    },
+                )
+            if n - before < state.CHECKPOINT_EVERY:
+                break
+        spool.close()
+        ids_file.close()
         quarantine.finish()
     except BaseException:
-        quarantine.abort()
+        spool.close()
+        ids_file.close()
+        quarantine.finish()  # kept (not removed) for a resumed run
         raise
     timings["read_repair"] = time.perf_counter() - t0
 
@@ -190,7 +263,7 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
         clusters["exact"] = exact.decide(decisions)
     if near is not None:
         near_stats = near.decide(decisions)
-        near.remove()
+        near.close()  # its files stay until the run completes: a crash in pass 2 resumes from them
         clusters["near"] = near_stats.clusters
         level_stats["near"] = {
             **near_stats.to_json(),
@@ -203,7 +276,7 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
         from retold.dedup.semantic import read_texts
 
         told_stats = told.decide(decisions, read_texts(spool_path, config.text_field))
-        told.remove()
+        told.close()  # (as for near)
         clusters["retold"] = told_stats.clusters
         level_stats["retold"] = {
             **told_stats.to_json(),
@@ -239,7 +312,6 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
         quarantine.abort()
         raise
     timings["write"] = time.perf_counter() - t2
-    shutil.rmtree(work, ignore_errors=True)
 
     dropped = decisions.counts()
     kept = n - sum(dropped.values())
@@ -274,6 +346,7 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
         timings={k: round(v, 3) for k, v in timings.items()},
     )
     summary = {
+        "fingerprint": print_,
         "retold_version": __version__,
         "mode": mode,
         "inputs": [s.name for s in sources],
@@ -315,6 +388,7 @@ def _run(inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: st
         for w in staged:
             w.abort()
         raise
+    shutil.rmtree(work, ignore_errors=True)  # the run is complete: its state goes
     if mode == "fix":
         for name in ("dropped.jsonl", "clusters.jsonl"):
             (out / name).unlink(missing_ok=True)

@@ -1,0 +1,160 @@
+"""Resumable runs: kill -9 at random points, rerun, and the outputs are those of an unbroken run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import retold
+from conftest import check_invariant
+
+OUTPUTS = ("kept.jsonl", "dropped.jsonl", "quarantine.jsonl", "clusters.jsonl", "report.json", "report.html")
+WORDS = [
+    "fox",
+    "hen",
+    "mill",
+    "river",
+    "stone",
+    "bread",
+    "lamp",
+    "wind",
+    "rain",
+    "field",
+    "road",
+    "night",
+    "garden",
+    "window",
+    "letter",
+    "bridge",
+    "village",
+    "market",
+    "winter",
+    "summer",
+    "kettle",
+    "candle",
+    "forest",
+    "meadow",
+    "harbor",
+    "wagon",
+    "shadow",
+    "silver",
+    "copper",
+]
+
+
+def corpus(path: Path, documents: int = 3000, seed: int = 7) -> Path:
+    """Stories with exact and near copies, mojibake, and broken lines, as one JSONL file."""
+    rng = random.Random(seed)
+    lines = []
+    originals: list[str] = []
+    for i in range(documents):
+        kind = rng.random()
+        if originals and kind < 0.08:
+            text = rng.choice(originals)  # exact copy
+        elif originals and kind < 0.16:
+            words = rng.choice(originals).split()
+            for _ in range(3):
+                words[rng.randrange(len(words))] = rng.choice(WORDS)
+            text = " ".join(words)  # near copy
+        else:
+            text = " ".join(rng.choice(WORDS) for _ in range(60)) + f" number {i}."
+            if kind > 0.97:
+                text = "The café by the " + text.replace("fox", "caf√©")
+            originals.append(text)
+        lines.append(json.dumps({"id": f"d{i}", "text": text}))
+        if kind < 0.005:
+            lines.append('{"id": "broken", "text": "unterminated')
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def digest(out: Path) -> dict[str, str]:
+    return {name: hashlib.sha256((out / name).read_bytes()).hexdigest() for name in OUTPUTS}
+
+
+def run(src: Path, out: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "retold", "scan", str(src), "--out", str(out), "--quiet"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+@pytest.mark.timeout(600)
+def test_kill_9_at_random_points_then_resume_gives_identical_outputs(tmp_path: Path) -> None:
+    src = corpus(tmp_path / "corpus.jsonl")
+    env = {**os.environ, "RETOLD_CHECKPOINT_EVERY": "150"}
+    t = time.perf_counter()
+    ref = run(src, tmp_path / "ref", env)
+    assert ref.wait(timeout=300) == 0, ref.stderr.read().decode() if ref.stderr else ""
+    wall = time.perf_counter() - t
+    expected = digest(tmp_path / "ref")
+    summary = check_invariant(tmp_path / "ref")
+    assert summary["dropped"].get("exact") and summary["dropped"].get("near") and summary["quarantined"]
+
+    rng = random.Random(2026)
+    kills, campaigns, resumed = 0, 0, 0
+    while kills < 10:
+        campaigns += 1
+        assert campaigns <= 8, f"only {kills} kills landed in 8 campaigns"
+        out = tmp_path / f"run{campaigns}"
+        for _attempt in range(30):
+            proc = run(src, out, env)
+            time.sleep(rng.uniform(0.2, wall))
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                kills += 1
+                resumed += (out / ".retold-work" / "checkpoint.pkl").exists()
+                continue
+            assert proc.returncode == 0, proc.stderr.read().decode() if proc.stderr else ""
+            break
+        else:
+            pytest.fail("the run never finished")
+        assert digest(out) == expected, f"campaign {campaigns}: outputs differ from the unbroken run"
+        check_invariant(out)
+        assert not (out / ".retold-work").exists()
+    assert resumed >= 3, f"only {resumed} of {kills} kills came after a checkpoint"
+
+
+def test_finished_run_is_not_redone_and_changes_are_refused(tmp_path: Path) -> None:
+    from retold.engine import state
+    from retold.errors import OutputNotWritable
+
+    src = corpus(tmp_path / "c.jsonl", documents=300)
+    out = tmp_path / "o"
+    first = retold.scan(src, out=out)
+    again = retold.scan(src, out=out)
+    assert "finished already" in again.warnings[-1]
+
+    # an unfinished run (state and checkpoint left by a crash) of other options is refused
+    work = out / ".retold-work"
+    work.mkdir()
+    (work / state.STATE).write_text(json.dumps({"fingerprint": "another run"}), encoding="utf-8")
+    state.save(work, {"n": 0})
+    with pytest.raises(OutputNotWritable, match="--restart"):
+        retold.scan(src, out=out, keep="longest")
+    result = retold.scan(src, out=out, keep="longest", restart=True)
+    assert result.documents_in == first.documents_in  # read whole, from the start
+    assert not work.exists()
+
+
+def test_changed_input_is_a_new_run(tmp_path: Path) -> None:
+    src = corpus(tmp_path / "c.jsonl", documents=200)
+    out = tmp_path / "o"
+    first = retold.scan(src, out=out)
+    with open(src, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"id": "new", "text": "a brand new story about the mill"}) + "\n")
+    second = retold.scan(src, out=out)
+    assert second.documents_in == first.documents_in + 1
+    assert not any("finished already" in w for w in second.warnings)
