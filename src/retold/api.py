@@ -64,6 +64,7 @@ def scan(
     audit_sample: int = DEFAULT_AUDIT_SAMPLE,
     lang: str = "auto",
     restart: bool = False,
+    workers: int | None = None,
     quiet: bool = True,
 ) -> ScanResult:
     """Read, repair and deduplicate ``inputs``; write kept/dropped/quarantine/clusters/summary to ``out``,
@@ -98,7 +99,9 @@ def scan(
         audit_sample=audit_sample,
         lang=lang,
     )
-    return run_scan(_inputs(inputs), Path(out), config, quiet=quiet, mode="scan", restart=restart)
+    return run_scan(
+        _inputs(inputs), Path(out), config, quiet=quiet, mode="scan", restart=restart, workers=workers
+    )
 
 
 def audit(
@@ -106,6 +109,7 @@ def audit(
     out: PathLike,
     *,
     restart: bool = False,
+    workers: int | None = None,
     quiet: bool = True,
     **options: Any,
 ) -> ScanResult:
@@ -117,11 +121,20 @@ def audit(
     from retold.engine.local import run_scan
 
     config = _config(options)
-    return run_scan(_inputs(inputs), Path(out), config, quiet=quiet, mode="audit", restart=restart)
+    return run_scan(
+        _inputs(inputs), Path(out), config, quiet=quiet, mode="audit", restart=restart, workers=workers
+    )
 
 
 def compare(
-    a: PathLike, b: PathLike, out: PathLike, *, restart: bool = False, quiet: bool = True, **options: Any
+    a: PathLike,
+    b: PathLike,
+    out: PathLike,
+    *,
+    restart: bool = False,
+    workers: int | None = None,
+    quiet: bool = True,
+    **options: Any,
 ) -> Any:
     """Audit corpora ``a`` and ``b`` (into ``out/a`` and ``out/b``) and write compare.html / compare.json.
 
@@ -140,8 +153,8 @@ def compare(
     # sizes: both sides are audited on the same number of documents, spread evenly
     same = max(1, min(len(texts_a), len(texts_b), config.audit_sample))
     options = {**options, "audit_sample": same}
-    audit(a, out / "a", restart=restart, quiet=quiet, **options)
-    audit(b, out / "b", restart=restart, quiet=quiet, **options)
+    audit(a, out / "a", restart=restart, workers=workers, quiet=quiet, **options)
+    audit(b, out / "b", restart=restart, workers=workers, quiet=quiet, **options)
     pick = lambda texts: [texts[int(i)] for i in sample_positions(len(texts), same)]  # noqa: E731
     return compare_reports(out, str(a), str(b), pick(texts_a), pick(texts_b), lang=config.lang)
 
@@ -168,6 +181,7 @@ def fix(
     format: str | None = None,
     max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES,
     restart: bool = False,
+    workers: int | None = None,
     quiet: bool = True,
 ) -> ScanResult:
     """Run the repair stage alone: every readable record goes to ``out/kept.jsonl``, repaired, with
@@ -184,7 +198,9 @@ def fix(
         drop_empty=False,
         max_doc_bytes=max_doc_bytes,
     )
-    return run_scan(_inputs(inputs), Path(out), config, quiet=quiet, mode="fix", restart=restart)
+    return run_scan(
+        _inputs(inputs), Path(out), config, quiet=quiet, mode="fix", restart=restart, workers=workers
+    )
 
 
 def demo(out: PathLike = "retold-demo", *, stories: int = 200, seed: int = 0, quiet: bool = True) -> Any:

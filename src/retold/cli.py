@@ -58,6 +58,12 @@ def input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             ),
             click.option("--quiet", "-q", is_flag=True, help="No progress bars and no summary lines."),
             click.option(
+                "--workers",
+                type=click.IntRange(min=1),
+                default=None,
+                help="Processes for the per-document stages [default: every core for inputs of 16 MiB or more, else 1].",
+            ),
+            click.option(
                 "--restart",
                 is_flag=True,
                 help="Discard an unfinished run in --out (or redo a finished one) instead of resuming it.",
@@ -259,6 +265,7 @@ def scan(
     format: str | None,
     max_doc_bytes: int,
     quiet: bool,
+    workers: int | None,
     restart: bool,
     keep: str,
     levels: str,
@@ -317,6 +324,7 @@ def scan(
         audit_sample=audit_sample,
         lang=lang,
         restart=restart,
+        workers=workers,
         quiet=quiet,
     )
     report(result, quiet)
@@ -400,6 +408,7 @@ def fix(
     format: str | None,
     max_doc_bytes: int,
     quiet: bool,
+    workers: int | None,
     restart: bool,
 ) -> None:
     """Repair INPUTS only: mojibake, HTML entities, control characters, line endings, NFC.
@@ -418,6 +427,7 @@ def fix(
         format=format,
         max_doc_bytes=max_doc_bytes,
         restart=restart,
+        workers=workers,
         quiet=quiet,
     )
     report(result, quiet)

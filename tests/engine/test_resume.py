@@ -158,3 +158,14 @@ def test_changed_input_is_a_new_run(tmp_path: Path) -> None:
     second = retold.scan(src, out=out)
     assert second.documents_in == first.documents_in + 1
     assert not any("finished already" in w for w in second.warnings)
+
+
+@pytest.mark.timeout(300)
+def test_workers_give_the_same_outputs(tmp_path: Path) -> None:
+    src = corpus(tmp_path / "c.jsonl", documents=1500)
+    one = retold.scan(src, out=tmp_path / "one", workers=1)
+    two = retold.scan(src, out=tmp_path / "two", workers=2)
+    assert digest(tmp_path / "one") == digest(tmp_path / "two")
+    assert one.repaired == two.repaired and one.repairs == two.repairs and one.repaired > 0
+    summary = json.loads((tmp_path / "two" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["workers"] == 2

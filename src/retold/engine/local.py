@@ -31,8 +31,9 @@ from retold.corpus.readers import ReadOptions, read_inputs
 from retold.corpus.sources import Source, expand_inputs
 from retold.corpus.writers import AtomicWriter, dumps, pretty_json, reopen_at
 from retold.dedup.clusters import REASONS, Decisions, KeepPolicy
-from retold.dedup.exact import ExactIndex, ExactSignature
+from retold.dedup.exact import ExactIndex
 from retold.engine import state
+from retold.engine.parallel import Workers, auto_workers, make_stages
 from retold.errors import OutputNotWritable
 from retold.progress import progress
 from retold.records import Quarantined, Record
@@ -89,6 +90,7 @@ def run_scan(
     quiet: bool = True,
     mode: str = "scan",
     restart: bool = False,
+    workers: int | None = None,
 ) -> ScanResult:
     """Run the whole job (``mode="scan"``), the audit alone (``"audit"``) or the repair stage alone
     (``"fix"``).
@@ -96,11 +98,12 @@ def run_scan(
     Earlier outputs in ``out`` stay as they were until the new ones are complete. A run that
     stops part way (a crash, kill -9, Ctrl-C) leaves its state in ``out/.retold-work``; the same
     command goes on from its last checkpoint (:mod:`retold.engine.state`); ``restart=True``
-    discards it. A failure before the first checkpoint leaves nothing behind.
+    discards it. A failure before the first checkpoint leaves nothing behind. ``workers``: processes
+    for pass 1's per-document stages (None: every core for inputs of 16 MiB or more).
     """
     out = Path(out)
     try:
-        return _run(inputs, out, config, quiet, mode, restart)
+        return _run(inputs, out, config, quiet, mode, restart, workers)
     except BaseException:
         if not (out / WORK_DIR / state.CHECKPOINT).exists():
             shutil.rmtree(out / WORK_DIR, ignore_errors=True)
@@ -108,7 +111,13 @@ def run_scan(
 
 
 def _run(
-    inputs: list[str], out: Path, config: ScanConfig, quiet: bool, mode: str, restart: bool
+    inputs: list[str],
+    out: Path,
+    config: ScanConfig,
+    quiet: bool,
+    mode: str,
+    restart: bool,
+    workers: int | None,
 ) -> ScanResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -135,27 +144,22 @@ def _run(
     )
     spool_path = work / "spool.jsonl"
     ids_path = work / "ids.jsonl"
-    exact = ExactIndex() if "exact" in config.levels and mode in ("scan", "audit") else None
+    detect = mode in ("scan", "audit")
+    exact = ExactIndex() if "exact" in config.levels and detect else None
     empties: list[int] = []
-    stages: list[Stage] = []
-    repair = RepairStage(config.text_field) if config.repair else None
-    if repair is not None:
-        stages.append(repair)
-    signature = ExactSignature() if exact is not None else None
-    if signature is not None:
-        stages.append(signature)
+    stages = make_stages(config, mode)
+    repair = next((st for st in stages if isinstance(st, RepairStage)), None)
     near: NearIndex | None = None
-    if "near" in config.levels and mode in ("scan", "audit"):
-        from retold.dedup.near import NearIndex, NearSketch  # numba: only when the level runs
+    if "near" in config.levels and detect:
+        from retold.dedup.near import NearIndex
 
         near_options = config.near_options()
-        hasher = near_options.hasher()
-        near = NearIndex(work / "near", near_options, hasher)
-        stages.append(NearSketch(hasher))
+        near = NearIndex(work / "near", near_options, near_options.hasher())
     told: RetoldIndex | None = None
-    if "retold" in config.levels and mode in ("scan", "audit"):
-        told, embed_stage = _retold_level(work, config)
-        stages.append(embed_stage)
+    if "retold" in config.levels and detect:
+        told = _retold_index(work, config, stages[-1])
+    workers = auto_workers(workers, sum(s.path.stat().st_size for s in sources if s.path is not None))
+    pool = Workers(workers, config, mode) if workers > 1 else None
 
     def readable(items: Iterable[Record | Quarantined]) -> Iterator[Record]:
         for item in items:
@@ -203,8 +207,11 @@ def _run(
         pending = readable(progress(items, "read + repair", quiet, initial=counts["documents_in"]))
         while True:
             records: Iterable[Record] = itertools.islice(pending, state.CHECKPOINT_EVERY)
-            for stage in stages:
-                records = stage.run(records)
+            if pool is not None:
+                records = pool.run(records, stages)
+            else:
+                for stage in stages:
+                    records = stage.run(records)
             before = n
             for rec in records:
                 rank = keep.rank(n, rec)
@@ -245,7 +252,11 @@ def _run(
         spool.close()
         ids_file.close()
         quarantine.finish()
+        if pool is not None:
+            pool.close()
     except BaseException:
+        if pool is not None:
+            pool.terminate()
         spool.close()
         ids_file.close()
         quarantine.finish()  # kept (not removed) for a resumed run
@@ -361,6 +372,7 @@ def _run(
         "clusters": result.clusters,
         "levels": level_stats,
         "duplicate_ids": duplicate_ids,
+        "workers": workers,
         "reserved_field_replaced": counts["reserved_field_replaced"],
         "warnings": list(result.warnings),
         "timings": result.timings,
@@ -395,21 +407,20 @@ def _run(
     return result
 
 
-def _retold_level(work: Path, config: ScanConfig) -> tuple[RetoldIndex, Stage]:
-    """The retold level's pass-1 stage and index; the verifier model loads only if needed."""
-    from retold.dedup.semantic import RetoldEmbed, RetoldIndex, Verifier
+def _retold_index(work: Path, config: ScanConfig, embed: Stage) -> RetoldIndex:
+    """The retold level's index; the verifier model loads only if there are candidate pairs."""
+    from retold.dedup.semantic import RetoldIndex, Verifier
     from retold.embed import load
 
     options = config.retold_options()
-    embedder = load(options.embedder, kind="static")
     verifier = options.verifier or ""
     if verifier == "static" or verifier.startswith("static:"):  # the fast verifier: a static model
         spec, kind = verifier.partition(":")[2] or options.embedder, "static"
     else:
         spec, kind = options.verifier, "transformer"
     index = RetoldIndex(work / "retold", options, lambda: Verifier(load(spec, kind=kind), options.margin))
-    index.embedder_name = embedder.name
-    return index, RetoldEmbed(embedder)
+    index.embedder_name = embed.embedder.name  # type: ignore[attr-defined]
+    return index
 
 
 def _reference_texts(config: ScanConfig, out: Path) -> list[str] | None:
