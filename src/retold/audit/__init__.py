@@ -34,7 +34,7 @@ def detect_language(texts: Sequence[str], sample: int = 200) -> str:
         return "en"
     best, cover = "en", -1.0
     for lang in LANGUAGES:
-        common = set(top_n_list(lang, 100))
+        common = set(top_n_list(lang, 100, wordlist="small"))
         share = sum(1 for w in seen if w in common) / len(seen)
         if share > cover:
             best, cover = lang, share

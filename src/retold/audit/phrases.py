@@ -52,7 +52,7 @@ def _wordfreq(lang: str) -> Any:
 def common_words(lang: str, top: int = 100) -> set[str]:
     from wordfreq import top_n_list
 
-    return set(top_n_list(lang, top))
+    return set(top_n_list(lang, top, wordlist="small"))
 
 
 @dataclass

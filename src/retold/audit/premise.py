@@ -54,7 +54,7 @@ def stop_words(texts: Sequence[str], lang: str | None = None, top: int = STOP_WO
     from retold.audit import detect_language
 
     lang = lang or detect_language(texts)
-    return sorted(set(top_n_list(lang, top)) | {PLACEHOLDER})
+    return sorted(set(top_n_list(lang, top, wordlist="small")) | {PLACEHOLDER})
 
 
 @dataclass
