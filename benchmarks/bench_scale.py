@@ -184,21 +184,28 @@ from datatrove.pipeline.dedup.minhash import (MinhashConfig, MinhashDedupBuckets
     MinhashDedupFilter, MinhashDedupSignature)
 from datatrove.pipeline.readers import JsonlReader
 from datatrove.pipeline.writers import JsonlWriter
+from datatrove.utils.hashing import HashConfig
 base = {str(tmp / "dt")!r}
-config = MinhashConfig()
+# sha1: datatrove 0.10.1's xxhash path hashes str, which the installed xxhash refuses
+config = MinhashConfig(hash_config=HashConfig(hash_fc="sha1"))
 read = lambda: JsonlReader({str(plain.parent)!r}, id_key="id")
 t = time.perf_counter()
-for pipeline in (
-    [read(), MinhashDedupSignature(output_folder=base + "/sigs", config=config)],
-    [MinhashDedupBuckets(input_folder=base + "/sigs", output_folder=base + "/buckets", config=config)],
-    [MinhashDedupCluster(input_folder=base + "/buckets", output_folder=base + "/remove_ids", config=config)],
-    [read(), MinhashDedupFilter(input_folder=base + "/remove_ids",
+for name, tasks, pipeline in (
+    ("sigs", 1, [read(), MinhashDedupSignature(output_folder=base + "/sigs", config=config)]),
+    # datatrove requires one task per bucket (14) here; two run at a time, as retold uses 2 workers
+    ("buckets", config.num_buckets,
+     [MinhashDedupBuckets(input_folder=base + "/sigs", output_folder=base + "/buckets", config=config)]),
+    ("cluster", 1,
+     [MinhashDedupCluster(input_folder=base + "/buckets", output_folder=base + "/remove_ids", config=config)]),
+    ("filter", 1, [read(), MinhashDedupFilter(input_folder=base + "/remove_ids",
         exclusion_writer=JsonlWriter(base + "/removed", compression=None)),
-     JsonlWriter(base + "/kept", compression=None)],
+     JsonlWriter(base + "/kept", compression=None)]),
 ):
-    LocalPipelineExecutor(pipeline=pipeline, tasks=1, workers=1, logging_dir=base + "/logs",
-                          skip_completed=False).run()
-print(json.dumps({{"wall": time.perf_counter() - t, "rss_mb": peak_rss_mb()}}))
+    LocalPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=min(tasks, 2),
+                          logging_dir=base + "/logs/" + name, skip_completed=False).run()
+import resource
+children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(json.dumps({{"wall": time.perf_counter() - t, "rss_mb": max(peak_rss_mb(), children)}}))
 """
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
@@ -213,7 +220,7 @@ print(json.dumps({{"wall": time.perf_counter() - t, "rss_mb": peak_rss_mb()}}))
     ours_removed = set(read_dropped(ours))
     both = removed & ours_removed
     print(
-        f"  datatrove MinHash (14 bands x 8, 5-grams; 4 stages, local executor): {run['wall']:.1f} s, "
+        f"  datatrove MinHash (14 bands x 8, 5-grams, sha1; 4 stages, local executor): {run['wall']:.1f} s, "
         f"peak RSS {run['rss_mb']:.0f} MB; removed {len(removed):,}"
     )
     print(
