@@ -142,3 +142,18 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     """Write one JSON document (indented, sorted keys, trailing newline) atomically."""
     with AtomicWriter(path) as w:
         w.write_line(pretty_json(obj))
+
+
+def staged_files(contents: dict[Path, str]) -> list[AtomicWriter]:
+    """Each text written whole to its file's temporary name; the caller commits them (or aborts)."""
+    writers: list[AtomicWriter] = []
+    try:
+        for path, text in contents.items():
+            writers.append(AtomicWriter(path))
+            writers[-1].write_line(text)
+            writers[-1].finish()
+    except BaseException:
+        for w in writers:
+            w.abort()
+        raise
+    return writers

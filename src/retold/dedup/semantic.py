@@ -29,7 +29,6 @@ sentence pairs, and the name mapping between the tellings (``Marco → Arseniy``
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from array import array
@@ -508,21 +507,4 @@ class RetoldIndex:
         return stats
 
 
-def read_texts(spool: Path, text_field: str) -> Callable[[np.ndarray], dict[int, str]]:
-    """A reader of documents' (repaired) texts from the engine's spool, by position."""
-
-    def texts(docs: np.ndarray) -> dict[int, str]:
-        wanted = set(docs.tolist())
-        out: dict[int, str] = {}
-        with open(spool, encoding="utf-8", newline="\n") as fh:
-            for i, line in enumerate(fh):
-                if i in wanted:
-                    out[i] = json.loads(line.rstrip("\n").partition("\t")[2])[text_field]
-                    if len(out) == len(wanted):
-                        break
-        return out
-
-    return texts
-
-
-__all__ = ["RetoldEmbed", "RetoldIndex", "RetoldMatch", "RetoldOptions", "Verifier", "masked", "read_texts"]
+__all__ = ["RetoldEmbed", "RetoldIndex", "RetoldMatch", "RetoldOptions", "Verifier", "masked"]

@@ -34,6 +34,7 @@ from retold.dedup.clusters import REASONS, Decisions, KeepPolicy
 from retold.dedup.exact import ExactIndex
 from retold.engine import state
 from retold.engine.parallel import Workers, auto_workers, make_stages
+from retold.engine.spool import texts_at
 from retold.errors import OutputNotWritable
 from retold.progress import progress
 from retold.records import Quarantined, Record
@@ -284,9 +285,9 @@ def _run(
             "num_perm": near.hasher.num_perm,
         }
     if told is not None:
-        from retold.dedup.semantic import read_texts
-
-        told_stats = told.decide(decisions, read_texts(spool_path, config.text_field))
+        told_stats = told.decide(
+            decisions, lambda docs: texts_at(spool_path, docs.tolist(), config.text_field)
+        )
         told.close()  # (as for near)
         clusters["retold"] = told_stats.clusters
         level_stats["retold"] = {

@@ -8,15 +8,15 @@ commit. ``report.json`` holds every number the page shows.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from retold.audit import audit_texts, sample_positions
-from retold.corpus.writers import AtomicWriter, pretty_json
+from retold.corpus.writers import AtomicWriter, pretty_json, staged_files
 from retold.dedup.clusters import REASONS
+from retold.engine.spool import texts_at
 from retold.report.html import render
 
 if TYPE_CHECKING:
@@ -24,15 +24,6 @@ if TYPE_CHECKING:
     from retold.dedup.clusters import Decisions
 
 EXAMPLE_PAIRS = 3  # per level
-
-
-def _read(spool: Path, wanted: set[int], text_field: str) -> dict[int, str]:
-    out: dict[int, str] = {}
-    with open(spool, encoding="utf-8", newline="\n") as fh:
-        for i, line in enumerate(fh):
-            if i in wanted:
-                out[i] = json.loads(line.rstrip("\n").partition("\t")[2])[text_field]
-    return out
 
 
 def level_rows(
@@ -79,7 +70,7 @@ def audit_report(
     positions = [int(i) for i in sample_positions(n, config.audit_sample) if not empty[i]]
     pairs = example_pairs(decisions)
     wanted = set(positions) | {i for _, a, b in pairs for i in (a, b)}
-    texts = _read(spool, wanted, config.text_field)
+    texts = texts_at(spool, wanted, config.text_field)
     positions = [i for i in positions if texts[i].strip()]
     audit = audit_texts(
         [texts[i] for i in positions],
@@ -113,17 +104,7 @@ def audit_report(
 
 def report_writers(out: Path, report: dict[str, Any]) -> list[AtomicWriter]:
     """report.json and report.html written to temporary files; the caller commits them."""
-    writers = [AtomicWriter(out / "report.json"), AtomicWriter(out / "report.html")]
-    try:
-        writers[0].write_line(pretty_json(report))
-        writers[1].write_line(render(report))
-        for w in writers:
-            w.finish()
-    except BaseException:
-        for w in writers:
-            w.abort()
-        raise
-    return writers
+    return staged_files({out / "report.json": pretty_json(report), out / "report.html": render(report)})
 
 
 __all__ = ["audit_report", "render", "report_writers"]

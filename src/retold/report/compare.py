@@ -19,7 +19,7 @@ import numpy as np
 from retold.audit import metrics
 from retold.audit.ngrams import Tokens
 from retold.audit.phrases import find
-from retold.corpus.writers import AtomicWriter, pretty_json
+from retold.corpus.writers import pretty_json, staged_files
 from retold.report.html import CSP, METRICS, STYLE, esc, fmt, metric_value
 
 SEPARATES = 0.7  # an AUC at or beyond 0.7 (or at or below 0.3) is called a separation
@@ -129,16 +129,12 @@ def compare_reports(
                 "separates": auc is not None and abs(auc - 0.5) >= SEPARATES - 0.5,
             }
         )
-    writers = [AtomicWriter(out / "compare.json"), AtomicWriter(out / "compare.html")]
-    try:
-        writers[0].write_line(pretty_json(result.to_json()))
-        writers[1].write_line(render_comparison(result))
-        for w in writers:
-            w.commit()
-    except BaseException:
-        for w in writers:
-            w.abort()
-        raise
+    pages = {
+        out / "compare.json": pretty_json(result.to_json()),
+        out / "compare.html": render_comparison(result),
+    }
+    for w in staged_files(pages):
+        w.commit()
     return result
 
 
