@@ -65,13 +65,19 @@ def scan(
     lang: str = "auto",
     restart: bool = False,
     workers: int | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    against: PathLike | Sequence[PathLike] = (),
+    save_index: bool = True,
     quiet: bool = True,
 ) -> ScanResult:
     """Read, repair and deduplicate ``inputs``; write kept/dropped/quarantine/clusters/summary to ``out``,
     and the audit (report.html, report.json) unless ``report=False``.
 
     Options are those of :class:`retold.config.ScanConfig`; ``quiet=False`` shows progress bars on
-    a terminal. Raises :class:`retold.RetoldError` subclasses for problems with the run itself
+    a terminal. ``engine="ray"`` runs the per-document stages on a Ray cluster (``address``; see
+    :mod:`retold.engine.ray`). ``against``: curated folders of earlier scans whose saved index the
+    new documents are deduplicated against (see :mod:`retold.dedup.saved`). Raises :class:`retold.RetoldError` subclasses for problems with the run itself
     (missing input, unwritable output); bad records are quarantined, never raised.
     """
     from retold.engine.local import run_scan
@@ -100,7 +106,17 @@ def scan(
         lang=lang,
     )
     return run_scan(
-        _inputs(inputs), Path(out), config, quiet=quiet, mode="scan", restart=restart, workers=workers
+        _inputs(inputs),
+        Path(out),
+        config,
+        quiet=quiet,
+        mode="scan",
+        restart=restart,
+        workers=workers,
+        engine=engine,
+        address=address,
+        against=[] if not against else _inputs(against),
+        save_index=save_index,
     )
 
 
@@ -110,6 +126,8 @@ def audit(
     *,
     restart: bool = False,
     workers: int | None = None,
+    engine: str = "local",
+    address: str | None = None,
     quiet: bool = True,
     **options: Any,
 ) -> ScanResult:
@@ -122,7 +140,15 @@ def audit(
 
     config = _config(options)
     return run_scan(
-        _inputs(inputs), Path(out), config, quiet=quiet, mode="audit", restart=restart, workers=workers
+        _inputs(inputs),
+        Path(out),
+        config,
+        quiet=quiet,
+        mode="audit",
+        restart=restart,
+        workers=workers,
+        engine=engine,
+        address=address,
     )
 
 
@@ -133,6 +159,8 @@ def compare(
     *,
     restart: bool = False,
     workers: int | None = None,
+    engine: str = "local",
+    address: str | None = None,
     quiet: bool = True,
     **options: Any,
 ) -> Any:
@@ -153,8 +181,9 @@ def compare(
     # sizes: both sides are audited on the same number of documents, spread evenly
     same = max(1, min(len(texts_a), len(texts_b), config.audit_sample))
     options = {**options, "audit_sample": same}
-    audit(a, out / "a", restart=restart, workers=workers, quiet=quiet, **options)
-    audit(b, out / "b", restart=restart, workers=workers, quiet=quiet, **options)
+    run = {"restart": restart, "workers": workers, "engine": engine, "address": address, "quiet": quiet}
+    audit(a, out / "a", **run, **options)
+    audit(b, out / "b", **run, **options)
     pick = lambda texts: [texts[int(i)] for i in sample_positions(len(texts), same)]  # noqa: E731
     return compare_reports(out, str(a), str(b), pick(texts_a), pick(texts_b), lang=config.lang)
 
@@ -182,6 +211,8 @@ def fix(
     max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES,
     restart: bool = False,
     workers: int | None = None,
+    engine: str = "local",
+    address: str | None = None,
     quiet: bool = True,
 ) -> ScanResult:
     """Run the repair stage alone: every readable record goes to ``out/kept.jsonl``, repaired, with
@@ -199,7 +230,15 @@ def fix(
         max_doc_bytes=max_doc_bytes,
     )
     return run_scan(
-        _inputs(inputs), Path(out), config, quiet=quiet, mode="fix", restart=restart, workers=workers
+        _inputs(inputs),
+        Path(out),
+        config,
+        quiet=quiet,
+        mode="fix",
+        restart=restart,
+        workers=workers,
+        engine=engine,
+        address=address,
     )
 
 

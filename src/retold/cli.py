@@ -64,6 +64,19 @@ def input_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                 help="Processes for the per-document stages [default: every core for inputs of 16 MiB or more, else 1].",
             ),
             click.option(
+                "--engine",
+                type=click.Choice(["local", "ray"]),
+                default="local",
+                show_default=True,
+                help="Where the per-document stages run: local processes, or a Ray cluster (see --address).",
+            ),
+            click.option(
+                "--address",
+                default=None,
+                help="Ray cluster to use with --engine ray (HOST:PORT of the head node, or auto) "
+                "[default: RAY_ADDRESS, else a Ray instance started on this machine for the run].",
+            ),
+            click.option(
                 "--restart",
                 is_flag=True,
                 help="Discard an unfinished run in --out (or redo a finished one) instead of resuming it.",
@@ -256,6 +269,14 @@ def cli() -> None:
 @audit_options
 @click.option("--no-report", is_flag=True, help="Do not write report.html / report.json.")
 @click.option("--no-repair", is_flag=True, help="Skip the repair stage.")
+@click.option(
+    "--against",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="A curated folder from an earlier scan: drop copies of its documents using the index it saved, "
+    "without reading its corpus again (repeatable).",
+)
+@click.option("--no-index", is_flag=True, help="Do not save index/ (what a later --against run needs).")
 @handle_errors
 def scan(
     inputs: tuple[str, ...],
@@ -266,6 +287,8 @@ def scan(
     max_doc_bytes: int,
     quiet: bool,
     workers: int | None,
+    engine: str,
+    address: str | None,
     restart: bool,
     keep: str,
     levels: str,
@@ -284,6 +307,8 @@ def scan(
     lang: str,
     no_report: bool,
     no_repair: bool,
+    against: tuple[str, ...],
+    no_index: bool,
 ) -> None:
     """Read INPUTS (files, folders, or - for stdin), repair, drop exact and near copies, write --out.
 
@@ -325,6 +350,10 @@ def scan(
         lang=lang,
         restart=restart,
         workers=workers,
+        engine=engine,
+        address=address,
+        against=list(against),
+        save_index=not no_index,
         quiet=quiet,
     )
     report(result, quiet)
@@ -409,6 +438,8 @@ def fix(
     max_doc_bytes: int,
     quiet: bool,
     workers: int | None,
+    engine: str,
+    address: str | None,
     restart: bool,
 ) -> None:
     """Repair INPUTS only: mojibake, HTML entities, control characters, line endings, NFC.
@@ -428,6 +459,8 @@ def fix(
         max_doc_bytes=max_doc_bytes,
         restart=restart,
         workers=workers,
+        engine=engine,
+        address=address,
         quiet=quiet,
     )
     report(result, quiet)

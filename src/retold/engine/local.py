@@ -22,6 +22,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +36,7 @@ from retold.dedup.exact import ExactIndex
 from retold.engine import state
 from retold.engine.parallel import Workers, auto_workers, make_stages
 from retold.engine.spool import texts_at
-from retold.errors import OutputNotWritable
+from retold.errors import BadOption, OutputNotWritable
 from retold.progress import progress
 from retold.records import Quarantined, Record
 from retold.repair.stage import RepairStage
@@ -45,6 +46,7 @@ from retold.stages import Stage
 if TYPE_CHECKING:
     from retold.dedup.near import NearIndex
     from retold.dedup.semantic import RetoldIndex
+    from retold.engine.ray import RayWorkers
 
 OUTPUT_FILES = (
     "kept.jsonl",
@@ -56,6 +58,18 @@ OUTPUT_FILES = (
     "report.html",
 )
 WORK_DIR = ".retold-work"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run goes (not what it computes: none of these is in the fingerprint)."""
+
+    restart: bool = False
+    workers: int | None = None
+    engine: str = "local"
+    address: str | None = None
+    against: tuple[str, ...] = ()
+    save_index: bool = True
 
 
 def prepare_out(out: Path, sources: list[Source]) -> Path:
@@ -92,6 +106,10 @@ def run_scan(
     mode: str = "scan",
     restart: bool = False,
     workers: int | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    against: list[str] | None = None,
+    save_index: bool = True,
 ) -> ScanResult:
     """Run the whole job (``mode="scan"``), the audit alone (``"audit"``) or the repair stage alone
     (``"fix"``).
@@ -100,11 +118,19 @@ def run_scan(
     stops part way (a crash, kill -9, Ctrl-C) leaves its state in ``out/.retold-work``; the same
     command goes on from its last checkpoint (:mod:`retold.engine.state`); ``restart=True``
     discards it. A failure before the first checkpoint leaves nothing behind. ``workers``: processes
-    for pass 1's per-document stages (None: every core for inputs of 16 MiB or more).
+    for pass 1's per-document stages (None: every core for inputs of 16 MiB or more; with
+    ``engine="ray"``, every CPU of the cluster at ``address``: :mod:`retold.engine.ray`). ``against``:
+    curated folders whose saved index the new documents are deduplicated against
+    (:mod:`retold.dedup.saved`); ``save_index``: write this run's own index to ``out/index``.
     """
     out = Path(out)
+    if engine not in ("local", "ray"):
+        raise BadOption(f"--engine must be local or ray, got {engine!r}")
+    if address is not None and engine != "ray":
+        raise BadOption("--address is for --engine ray")
+    run = RunOptions(restart, workers, engine, address, tuple(against or ()), save_index)
     try:
-        return _run(inputs, out, config, quiet, mode, restart, workers)
+        return _run(inputs, out, config, quiet, mode, run)
     except BaseException:
         if not (out / WORK_DIR / state.CHECKPOINT).exists():
             shutil.rmtree(out / WORK_DIR, ignore_errors=True)
@@ -117,9 +143,9 @@ def _run(
     config: ScanConfig,
     quiet: bool,
     mode: str,
-    restart: bool,
-    workers: int | None,
+    run: RunOptions,
 ) -> ScanResult:
+    restart, workers = run.restart, run.workers
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     sources = expand_inputs(inputs, config.format, exclude=out)
@@ -159,8 +185,15 @@ def _run(
     told: RetoldIndex | None = None
     if "retold" in config.levels and detect:
         told = _retold_index(work, config, stages[-1])
-    workers = auto_workers(workers, sum(s.path.stat().st_size for s in sources if s.path is not None))
-    pool = Workers(workers, config, mode) if workers > 1 else None
+    pool: Workers | RayWorkers | None = None
+    if run.engine == "ray":
+        from retold.engine.ray import RayWorkers
+
+        pool = RayWorkers(config, mode, run.address, workers)
+        workers = pool.workers
+    else:
+        workers = auto_workers(workers, sum(s.path.stat().st_size for s in sources if s.path is not None))
+        pool = Workers(workers, config, mode) if workers > 1 else None
 
     def readable(items: Iterable[Record | Quarantined]) -> Iterator[Record]:
         for item in items:
@@ -373,6 +406,7 @@ def _run(
         "clusters": result.clusters,
         "levels": level_stats,
         "duplicate_ids": duplicate_ids,
+        "engine": run.engine,
         "workers": workers,
         "reserved_field_replaced": counts["reserved_field_replaced"],
         "warnings": list(result.warnings),

@@ -1,0 +1,159 @@
+"""The Ray engine: pass 1's per-document stages on a Ray cluster, the global passes on the driver.
+
+What runs where:
+
+* **the driver** (the process that runs ``retold scan``): reads the inputs, quarantines unreadable
+  records, spools the repaired records to ``--out``, runs the global passes (exact grouping, LSH
+  banding and verification, retold candidates and verification) and writes every output. Only the
+  driver needs the input files and the output folder: workers get records through Ray's object
+  store, so the cluster needs no shared file system.
+* **the workers**: one Ray actor per CPU the cluster offers (or ``--workers``), each holding the same
+  per-document stages the local engine runs (:func:`retold.engine.parallel.make_stages`: repair,
+  exact digest, MinHash sketch, static embedding), built once per actor, so a model loads once per
+  worker. Batches of ``BATCH`` records go round-robin to the actors, at most ``IN_FLIGHT`` per actor
+  at a time (bounded memory on both sides), and come back **in input order**, so the outputs are
+  the local engine's, byte for byte.
+
+No stage module imports ray: this module adapts the stages (:class:`RayWorkers` has the interface of
+:class:`retold.engine.parallel.Workers`). Every worker must have the same retold version installed;
+a mismatch is refused before any work starts.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from retold import __version__
+from retold.config import ScanConfig
+from retold.engine.parallel import BATCH, _init, _run_batch
+from retold.errors import BadOption, RetoldError
+from retold.records import Record
+from retold.stages import Stage
+
+IN_FLIGHT = 2  # batches queued per actor: one running, one waiting
+
+
+class EngineNotAvailable(RetoldError):
+    """The Ray engine cannot start: ray is not installed, or the cluster cannot be reached."""
+
+
+class _StageActor:
+    """Holds pass 1's stages on a worker (made a Ray actor by :class:`RayWorkers`)."""
+
+    def __init__(self, config: ScanConfig, mode: str) -> None:
+        _init(config, mode)
+
+    def version(self) -> str:
+        return __version__
+
+    def run(self, batch: list[Record]) -> tuple[list[Record], list[dict[str, int]]]:
+        return _run_batch(batch)
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise EngineNotAvailable(
+            "--engine ray needs ray, which is not installed; pip install 'retold[ray]'"
+        ) from None
+    return ray
+
+
+def _reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on a HOST:PORT nobody listens on: ``ray.init`` retries such an address for minutes."""
+    host, sep, port = address.rpartition(":")
+    if not sep or address == "auto" or "://" in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise EngineNotAvailable(
+            f"no Ray cluster answers at --address {address} ({exc.strerror or exc}); start one with "
+            "`ray start --head` or give the head node's HOST:PORT"
+        ) from None
+
+
+class RayWorkers:
+    """Pass 1's stages on Ray actors; ``run`` keeps the input order (like ``Workers``).
+
+    ``address``: a running cluster (``HOST:PORT``, ``auto``, or ``ray://…``); None connects to
+    ``RAY_ADDRESS`` if set, else starts a Ray instance on this machine for the run. A Ray session
+    the caller already started (``ray.init`` in the same process) is used as it is and left running.
+    """
+
+    def __init__(
+        self, config: ScanConfig, mode: str, address: str | None = None, workers: int | None = None
+    ) -> None:
+        ray = _ray()
+        self.ray = ray
+        self.started = not ray.is_initialized()
+        if self.started:
+            kwargs: dict[str, Any] = {"logging_level": "WARNING", "log_to_driver": True}
+            if address is None and not os.environ.get("RAY_ADDRESS"):
+                kwargs["include_dashboard"] = False  # a private instance for this run
+                if workers is not None:
+                    kwargs["num_cpus"] = workers
+            if address is not None:
+                _reachable(address)
+            try:
+                ray.init(address=address, **kwargs)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise EngineNotAvailable(
+                    f"cannot connect to the Ray cluster at {address or os.environ.get('RAY_ADDRESS')}: "
+                    f"{str(exc).splitlines()[0]}; check --address (HOST:PORT of the head node) and that "
+                    "`ray status` works there"
+                ) from None
+        try:
+            cpus = int(ray.cluster_resources().get("CPU", 1))
+            self.workers = max(1, workers if workers is not None else cpus)
+            actor = ray.remote(num_cpus=1)(_StageActor)
+            self.actors = [actor.remote(config, mode) for _ in range(self.workers)]
+            versions = set(ray.get([a.version.remote() for a in self.actors]))
+            if versions != {__version__}:
+                raise BadOption(
+                    f"the Ray workers run retold {', '.join(sorted(versions))}, this driver {__version__}; "
+                    "install the same retold version on every node"
+                )
+        except BaseException:
+            self.terminate()
+            raise
+        self.address = ray.get_runtime_context().gcs_address
+
+    def run(self, records: Iterable[Record], stages: list[Stage]) -> Iterator[Record]:
+        """The records annotated by the actors; their counts are added to ``stages``' stats."""
+        it = iter(records)
+        batches = iter(lambda: list(itertools.islice(it, BATCH)), [])
+        pending: deque[Any] = deque()
+        window = IN_FLIGHT * len(self.actors)
+        for k, batch in enumerate(batches):
+            pending.append(self.actors[k % len(self.actors)].run.remote(batch))
+            if len(pending) >= window:
+                yield from self._collect(pending.popleft(), stages)
+        while pending:
+            yield from self._collect(pending.popleft(), stages)
+
+    def _collect(self, ref: Any, stages: list[Stage]) -> list[Record]:
+        out, stats = self.ray.get(ref)
+        for stage, counts in zip(stages, stats, strict=True):
+            stage.stats.update(counts)
+        return out
+
+    def close(self) -> None:
+        for a in getattr(self, "actors", []):
+            self.ray.kill(a)
+        self.actors = []
+        if self.started:
+            self.ray.shutdown()
+            self.started = False
+
+    terminate = close
+
+
+def describe(workers: RayWorkers) -> dict[str, Any]:
+    return {"engine": "ray", "workers": workers.workers, "ray_address": workers.address}
