@@ -9,8 +9,8 @@ the machine's outward address) and with token authentication on a token made for
 from __future__ import annotations
 
 import json
-import secrets
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -142,8 +142,17 @@ def test_unreachable_address_fails_fast_with_a_message(tmp_path: Path) -> None:
     corpus.write_text('{"text": "one"}\n')
     t = time.monotonic()
     done = subprocess.run(
-        [*RETOLD, "scan", str(corpus), "--out", str(tmp_path / "o"), "--engine", "ray"]
-        + ["--address", f"127.0.0.1:{_free_port()}"],
+        [
+            *RETOLD,
+            "scan",
+            str(corpus),
+            "--out",
+            str(tmp_path / "o"),
+            "--engine",
+            "ray",
+            "--address",
+            f"127.0.0.1:{_free_port()}",
+        ],
         capture_output=True,
         text=True,
         timeout=120,
