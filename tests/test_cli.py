@@ -104,13 +104,15 @@ def test_all_quarantined_hint(tmp_path: Path) -> None:
 
 def digest_folder(out: Path) -> dict[str, str]:
     digests = {}
-    for path in sorted(out.iterdir()):
+    for path in sorted(out.rglob("*")):
+        if path.is_dir():
+            continue
         data = path.read_bytes()
         if path.name == "summary.json":
             summary = json.loads(data)
             summary.pop("timings")
             data = json.dumps(summary, sort_keys=True).encode()
-        digests[path.name] = hashlib.sha256(data).hexdigest()
+        digests[str(path.relative_to(out))] = hashlib.sha256(data).hexdigest()
     return digests
 
 
@@ -123,6 +125,7 @@ def test_deterministic_and_input_untouched(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [
         "clusters.jsonl",
         "dropped.jsonl",
+        "index",
         "kept.jsonl",
         "quarantine.jsonl",
         "report.html",

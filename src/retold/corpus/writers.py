@@ -86,6 +86,7 @@ class AtomicWriter:
         else:
             self._fh = reopen_at(self.tmp, resume_at)
         self.lines = 0
+        self.bytes = self._fh.tell()
 
     def checkpoint(self) -> int:
         """Flush to disk; the size to resume at."""
@@ -94,9 +95,11 @@ class AtomicWriter:
         return self._fh.tell()
 
     def write_line(self, line: str) -> None:
-        self._fh.write(line.encode("utf-8"))
+        data = line.encode("utf-8")
+        self._fh.write(data)
         self._fh.write(b"\n")
         self.lines += 1
+        self.bytes += len(data) + 1
 
     def write_json(self, obj: Any) -> None:
         self.write_line(dumps(obj))

@@ -137,6 +137,24 @@ class Decisions:
         level.keeper[taken] = keeper_of[taken]
         return taken, keepers, int(members.max()) + 1
 
+    def tail(self, start: int) -> Decisions:
+        """The decisions of documents ``start``… alone, renumbered from 0 (an incremental run's own
+        documents, after those of the indexes it was run against). A match with an earlier
+        document (below ``start``) becomes keeper / kept_of -1: a match outside this run."""
+        if start == 0:
+            return self
+        view = Decisions(self.n - start)
+        view.reason = self.reason[start:].copy()
+        view.kept_of = _shift(self.kept_of[start:], start)
+        view.similarity = self.similarity[start:].copy()
+        view.evidence = {k: v[start:].copy() for k, v in self.evidence.items()}
+        view.notes = {k: {i - start: v for i, v in d.items() if i >= start} for k, d in self.notes.items()}
+        for name, lc in self.levels.items():
+            view.levels[name] = LevelClusters(
+                lc.cluster[start:].copy(), lc.size[start:].copy(), _shift(lc.keeper[start:], start)
+            )
+        return view
+
     def drop(self, index: int, reason: str) -> None:
         self.reason[index] = REASONS.index(reason)
 
@@ -144,6 +162,11 @@ class Decisions:
         """Dropped documents by reason (only reasons that occurred)."""
         values = np.bincount(self.reason, minlength=len(REASONS))
         return {REASONS[i]: int(values[i]) for i in range(1, len(REASONS)) if values[i]}
+
+
+def _shift(refs: np.ndarray, start: int) -> np.ndarray:
+    """Document references renumbered from ``start``; references to earlier documents become -1."""
+    return np.where(refs >= start, refs - start, -1)
 
 
 def number_clusters(keepers: np.ndarray) -> np.ndarray:

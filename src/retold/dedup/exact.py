@@ -65,8 +65,21 @@ class ExactIndex:
         self._digest += digest
         self._rank.append(rank)
 
+    def extend(self, docs: np.ndarray, digests: bytes, rank: float) -> None:
+        """Add many documents of one rank at once (an earlier run's, from its saved index)."""
+        self._index.frombytes(np.asarray(docs, dtype=np.int64).tobytes())
+        self._digest += digests
+        self._rank.frombytes(np.full(len(docs), rank, dtype=np.float64).tobytes())
+
     def __len__(self) -> int:
         return len(self._index)
+
+    def arrays(self, start: int) -> tuple[np.ndarray, bytes]:
+        """(documents, digests) of the documents numbered ``start`` or later, renumbered from 0."""
+        index = np.frombuffer(self._index, dtype=np.int64)
+        mine = index >= start
+        digest = np.frombuffer(bytes(self._digest), dtype=np.uint8).reshape(-1, 16)[mine]
+        return index[mine] - start, digest.tobytes()
 
     def checkpoint(self) -> dict[str, bytes]:
         """What a resumed run needs to go on from here (see :mod:`retold.engine.state`)."""

@@ -412,6 +412,7 @@ class MinHasher:
         self.num_perm = num_perm
         self.ngram = DEFAULT_NGRAM[unit] if ngram is None else ngram
         self.unit = unit
+        self.seed = seed
         self.bands = bands if bands is not None else 0
         self.rows = rows if rows is not None else 0
         if self.ngram < 1 or num_perm < 1 or self.bands * self.rows > num_perm:

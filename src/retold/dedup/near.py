@@ -29,6 +29,7 @@ Jaccard that a document contained at the threshold in one four times its size wo
 from __future__ import annotations
 
 import os
+import shutil
 from array import array
 from collections import Counter
 from collections.abc import Iterator
@@ -291,6 +292,31 @@ class NearIndex:
         if self._filled == _CHUNK:
             self._flush()
 
+    def add_saved(
+        self, count: int, docs: np.ndarray, offsets: np.ndarray, shingles: Path, keys: np.ndarray, rank: float
+    ) -> None:
+        """Add ``count`` documents of an earlier run (its saved index, :mod:`retold.dedup.saved`), all
+        of rank ``rank``: ``docs`` have the sets (``offsets`` into the file ``shingles``) and band
+        ``keys``; the others take no part (as a document without text)."""
+        self._flush()
+        for j, fh in enumerate(self._band_files):
+            column = np.zeros(count, dtype=np.uint64)
+            column[docs] = keys[:, j]
+            fh.write(column.tobytes())
+        with open(shingles, "rb") as src:
+            shutil.copyfileobj(src, self._shingles, 1 << 22)
+        sizes = np.zeros(count, dtype=np.int64)
+        sizes[docs] = np.diff(offsets)
+        ends = self._offsets[-1] + np.cumsum(sizes)
+        self._offsets.frombytes(ends.astype(np.int64).tobytes())
+        self._rank.frombytes(np.full(count, rank, dtype=np.float64).tobytes())
+
+    def spill(self) -> tuple[np.ndarray, Path, list[Path]]:
+        """(set offsets of every document, the shingles file, the band key files), all on disk."""
+        self.close()
+        paths = [self._band_path(j) for j in range(self.bands)]
+        return np.frombuffer(self._offsets, dtype=np.int64), self.work / "shingles.u32", paths
+
     def _flush(self) -> None:
         for j, fh in enumerate(self._band_files):
             fh.write(np.ascontiguousarray(self._buffer[: self._filled, j]).tobytes())
@@ -334,8 +360,11 @@ class NearIndex:
         for j in range(self.bands):
             yield np.fromfile(self._band_path(j), dtype=np.uint64)
 
-    def decide(self, decisions: Decisions) -> NearStats:
-        """Drop near copies among the documents still kept in ``decisions``; return the figures."""
+    def decide(self, decisions: Decisions, skip_before: int = 0) -> NearStats:
+        """Drop near copies among the documents still kept in ``decisions``; return the figures.
+
+        Pairs of two documents numbered below ``skip_before`` (an earlier run's, decided then) are
+        not verified again."""
         self.close()
         n = len(self._rank)
         assert n == decisions.n, "one sketch (or None) per document"
@@ -368,6 +397,9 @@ class NearIndex:
                 continue
             code = np.unique(left * n + right)
             left, right = code // n, code % n
+            if skip_before:
+                new = np.maximum(left, right) >= skip_before
+                code, left, right = code[new], left[new], right[new]
             stats.candidate_pairs += len(code)
             inter = overlaps(left, right, offsets, shingle_path)
             score = self._score(inter, sizes[left], sizes[right])

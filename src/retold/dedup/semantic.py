@@ -377,6 +377,22 @@ class RetoldIndex:
         self._has.append(vector is not None)
         self._rank.append(rank)
 
+    def add_saved(self, count: int, docs: np.ndarray, vectors: np.ndarray, rank: float) -> None:
+        """Add ``count`` documents of an earlier run (its saved index), all of rank ``rank``;
+        ``docs`` (ascending) have the ``vectors``."""
+        has = np.zeros(count, dtype=np.int8)
+        has[docs] = 1
+        if len(docs):
+            self.dim = int(vectors.shape[1])
+            self._fh.write(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
+        self._has.frombytes(has.tobytes())
+        self._rank.frombytes(np.full(count, rank, dtype=np.float64).tobytes())
+
+    def spill(self) -> tuple[np.ndarray, Path, int]:
+        """(whether each document has a vector, the vectors' file, their dimension)."""
+        self.close()
+        return np.frombuffer(self._has, dtype=np.int8).astype(bool), self._path, self.dim
+
     def checkpoint(self) -> dict[str, Any]:
         """Flush to disk and return what a resumed run starts from."""
         self._fh.flush()
@@ -450,13 +466,19 @@ class RetoldIndex:
         code, first = np.unique(lo_ * n + hi_, return_index=True)
         return code // n, code % n, cosine[first]
 
-    def decide(self, decisions: Decisions, texts: Callable[[np.ndarray], dict[int, str]]) -> RetoldStats:
-        """Mark retold documents among those still kept; ``texts`` reads documents' texts."""
+    def decide(
+        self, decisions: Decisions, texts: Callable[[np.ndarray], dict[int, str]], skip_before: int = 0
+    ) -> RetoldStats:
+        """Mark retold documents among those still kept; ``texts`` reads documents' texts. Pairs of
+        two documents numbered below ``skip_before`` (an earlier run's) are not verified again."""
         n = len(self._has)
         assert n == decisions.n, "one vector (or None) per document"
-        stats = RetoldStats(documents=int(np.frombuffer(self._has, dtype=np.int8).sum()))
+        stats = RetoldStats(documents=int(np.frombuffer(self._has, dtype=np.int8)[skip_before:].sum()))
         active = decisions.reason == 0
         left, right, _ = self.candidates(active)
+        if skip_before:
+            new = np.maximum(left, right) >= skip_before
+            left, right = left[new], right[new]
         stats.candidate_pairs = len(left)
         if not len(left):
             return stats

@@ -26,13 +26,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from retold import __version__
 from retold.config import ScanConfig
 from retold.corpus.readers import ReadOptions, read_inputs
 from retold.corpus.sources import Source, expand_inputs
 from retold.corpus.writers import AtomicWriter, dumps, pretty_json, reopen_at
+from retold.dedup import saved
 from retold.dedup.clusters import REASONS, Decisions, KeepPolicy
 from retold.dedup.exact import ExactIndex
+from retold.dedup.saved import LevelArrays, Prefix, near_parameters, open_index, save_index, swap_in
 from retold.engine import state
 from retold.engine.parallel import Workers, auto_workers, make_stages
 from retold.engine.spool import texts_at
@@ -149,7 +153,13 @@ def _run(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     sources = expand_inputs(inputs, config.format, exclude=out)
-    print_ = state.fingerprint(sources, config.to_json(), mode)
+    for folder in run.against:
+        if Path(folder).resolve() == out.resolve():
+            raise BadOption(f"--out {out} is also an --against folder; write the new run to another folder")
+    options = config.to_json()
+    if run.against:  # the indexes scanned against decide the outputs too
+        options = {**options, "against": [saved.fingerprint(f) for f in run.against]}
+    print_ = state.fingerprint(sources, options, mode)
     files = ["kept.jsonl", "quarantine.jsonl", "summary.json"]
     files += ["dropped.jsonl", "clusters.jsonl"] if mode == "scan" else []
     files += ["report.json", "report.html"] if mode == "scan" and config.report else []
@@ -213,6 +223,8 @@ def _run(
             yield item
 
     levels = {"exact": exact, "near": near, "retold": told}
+    prefix = _against(run.against, exact, near, told, feed=resume is None)
+    base = prefix.size  # documents of the indexes scanned against come first: 0…base-1
     n = 0
     ids: list[str] = []
     if resume is not None:  # go on from the last checkpoint
@@ -250,9 +262,9 @@ def _run(
             for rec in records:
                 rank = keep.rank(n, rec)
                 if not rec.text.strip():
-                    empties.append(n)
+                    empties.append(base + n)
                 elif exact is not None:
-                    exact.add(n, rec.meta["exact"], rank)
+                    exact.add(base + n, rec.meta["exact"], rank)
                 if near is not None:
                     near.add(rec.meta.get("near"), rank)
                 if told is not None:
@@ -298,7 +310,8 @@ def _run(
     timings["read_repair"] = time.perf_counter() - t0
 
     t1 = time.perf_counter()
-    decisions = Decisions(n)
+    decisions = Decisions(base + n)
+    decisions.reason[:base] = prefix.fate()  # what the earlier runs decided of their documents
     if mode in ("scan", "audit") and config.drop_empty:
         for i in empties:
             decisions.drop(i, "empty")
@@ -307,7 +320,7 @@ def _run(
     if exact is not None:
         clusters["exact"] = exact.decide(decisions)
     if near is not None:
-        near_stats = near.decide(decisions)
+        near_stats = near.decide(decisions, skip_before=base)
         near.close()  # its files stay until the run completes: a crash in pass 2 resumes from them
         clusters["near"] = near_stats.clusters
         level_stats["near"] = {
@@ -319,7 +332,7 @@ def _run(
         }
     if told is not None:
         told_stats = told.decide(
-            decisions, lambda docs: texts_at(spool_path, docs.tolist(), config.text_field)
+            decisions, lambda docs: _texts(prefix, spool_path, docs, config.text_field), skip_before=base
         )
         told.close()  # (as for near)
         clusters["retold"] = told_stats.clusters
@@ -333,6 +346,9 @@ def _run(
     for level in clusters:  # detected but not dropped: reported in clusters.jsonl, kept
         if level not in (config.drop or ()):
             _undrop(decisions, level)
+    own = decisions.tail(base)  # this run's documents alone (all of them without --against)
+    if base:  # clusters that hold at least one new document
+        clusters = {k: _clusters_in(own, k) for k in clusters}
     timings["dedup"] = time.perf_counter() - t1
 
     report: dict[str, Any] | None = None
@@ -341,7 +357,7 @@ def _run(
 
         t3 = time.perf_counter()
         report = audit_report(
-            spool_path, ids, decisions, clusters, config, quiet, reference=_reference_texts(config, out)
+            spool_path, ids, own, clusters, config, quiet, reference=_reference_texts(config, out)
         )
         timings["audit"] = time.perf_counter() - t3
         timings.update({f"audit_{k}": v for k, v in report["audit"].pop("timings").items()})
@@ -352,13 +368,14 @@ def _run(
             quarantine.abort()
             staged = []
         else:
-            staged = [quarantine, *_write_outputs(out, spool_path, ids, decisions, mode, quiet)]
+            written, kept_at = _write_outputs(out, spool_path, ids, decisions, mode, quiet, prefix)
+            staged = [quarantine, *written]
     except BaseException:
         quarantine.abort()
         raise
     timings["write"] = time.perf_counter() - t2
 
-    dropped = decisions.counts()
+    dropped = own.counts()
     kept = n - sum(dropped.values())
     repairs = (
         {k: v for k, v in sorted(repair.stats.items()) if k not in ("total", "repaired")} if repair else {}
@@ -406,6 +423,10 @@ def _run(
         "clusters": result.clusters,
         "levels": level_stats,
         "duplicate_ids": duplicate_ids,
+        "against": [
+            {"folder": str(ix.folder), "documents": ix.documents, "kept": ix.manifest["kept"]}
+            for ix in prefix.indexes
+        ],
         "engine": run.engine,
         "workers": workers,
         "reserved_field_replaced": counts["reserved_field_replaced"],
@@ -421,6 +442,22 @@ def _run(
         )
         report.update({k: summary[k] for k in ("kept", "dropped", "quarantined")})
         staged.extend(report_writers(out, report))
+    index_dir: Path | None = None
+    if mode == "scan" and run.save_index:
+        t4 = time.perf_counter()
+        index_dir = work / "index.part"
+        kept_file = next(w for w in staged if w.path.name == "kept.jsonl")
+        save_index(
+            index_dir,
+            ids,
+            own.reason,
+            kept_at,
+            kept_file.bytes,
+            config.text_field,
+            _level_arrays(base, exact, near, told),
+        )
+        timings["index"] = time.perf_counter() - t4
+        summary["timings"]["index"] = round(timings["index"], 3)
     summary_w = AtomicWriter(out / "summary.json") if mode != "audit" else None
     if summary_w is not None:
         staged.append(summary_w)
@@ -429,6 +466,8 @@ def _run(
             summary_w.write_line(pretty_json(summary))
         for w in staged:  # everything is complete on disk: now put the files in place, summary last
             w.finish()
+        if index_dir is not None:
+            swap_in(index_dir, out)
         for w in staged:
             w.commit()
     except BaseException:
@@ -440,6 +479,78 @@ def _run(
         for name in ("dropped.jsonl", "clusters.jsonl"):
             (out / name).unlink(missing_ok=True)
     return result
+
+
+def _against(
+    folders: tuple[str, ...],
+    exact: ExactIndex | None,
+    near: NearIndex | None,
+    told: RetoldIndex | None,
+    feed: bool,
+) -> Prefix:
+    """Open the saved indexes of ``folders`` (refused unless they serve this run's levels with its
+    parameters) and, unless resuming (``feed=False``: the checkpoint holds them), put their
+    documents in front of this run's in each level's index, ranked before every new document."""
+    wanted: dict[str, dict[str, Any]] = {}
+    if exact is not None:
+        wanted["exact"] = {}
+    if near is not None:
+        wanted["near"] = near_parameters(near.hasher)
+    if told is not None:
+        wanted["retold"] = {"embedder": told.embedder_name}
+    indexes = [open_index(f, wanted) for f in folders]
+    if feed:
+        start = 0
+        for ix in indexes:
+            if exact is not None:
+                docs, digests = ix.exact()
+                exact.extend(docs + start, digests, -math.inf)
+            if near is not None:
+                docs, offsets, shingles, keys = ix.near()
+                near.add_saved(ix.documents, docs, offsets, shingles, keys, -math.inf)
+            if told is not None:
+                docs, vectors = ix.retold()
+                told.add_saved(ix.documents, docs, vectors, -math.inf)
+            start += ix.documents
+    return Prefix(indexes)
+
+
+def _texts(prefix: Prefix, spool: Path, docs: np.ndarray, field: str) -> dict[int, str]:
+    """Texts of documents: the earlier runs' from their kept.jsonl, this run's from the spool."""
+    old = [int(d) for d in docs if d < prefix.size]
+    new = [int(d) - prefix.size for d in docs if d >= prefix.size]
+    out = prefix.texts(old)
+    out.update({d + prefix.size: t for d, t in texts_at(spool, new, field).items()})
+    return out
+
+
+def _clusters_in(own: Decisions, level: str) -> int:
+    lc = own.levels.get(level)
+    return 0 if lc is None else len(np.unique(lc.cluster[lc.cluster >= 0]))
+
+
+def _level_arrays(
+    base: int, exact: ExactIndex | None, near: NearIndex | None, told: RetoldIndex | None
+) -> LevelArrays:
+    """This run's documents' arrays in each level's index, for :func:`save_index`."""
+    arrays = LevelArrays()
+    if exact is not None:
+        arrays.exact_docs, arrays.exact_digest = exact.arrays(base)
+    if near is not None:
+        offsets, shingles, bands = near.spill()
+        arrays.near_offsets = offsets[base:]
+        arrays.near_shingles = shingles
+        arrays.near_bands = bands
+        arrays.near_bands_start = base
+        arrays.near_params = near_parameters(near.hasher)
+    if told is not None:
+        has, vectors, dim = told.spill()
+        arrays.retold_has = has[base:]
+        arrays.retold_vectors = vectors
+        arrays.retold_vectors_start = int(has[:base].sum())
+        arrays.retold_dim = dim
+        arrays.embedder = told.embedder_name
+    return arrays
 
 
 def _retold_index(work: Path, config: ScanConfig, embed: Stage) -> RetoldIndex:
@@ -478,21 +589,38 @@ def _undrop(decisions: Decisions, reason: str) -> None:
 
 
 def _write_outputs(
-    out: Path, spool_path: Path, ids: list[str], d: Decisions, mode: str, quiet: bool
-) -> list[AtomicWriter]:
-    """Write kept/dropped/clusters to temporary files; the caller puts them in place."""
+    out: Path, spool_path: Path, ids: list[str], d: Decisions, mode: str, quiet: bool, prefix: Prefix
+) -> tuple[list[AtomicWriter], np.ndarray]:
+    """Write kept/dropped/clusters to temporary files; the caller puts them in place. Returns the
+    writers and each document's byte offset in kept.jsonl (-1: not kept), for the saved index.
+
+    Documents ``prefix.size``… are this run's (the spool's lines, in order); a match with an earlier
+    document (an --against index's) names its id and the folder of that scan (``against``)."""
+    base = prefix.size
+    kept_at = np.full(len(ids), -1, dtype=np.int64)
+
+    def name(k: int) -> str:
+        return ids[k - base] if k >= base else prefix.id_of(k)
+
+    def where(note: dict[str, Any], k: int) -> dict[str, Any]:
+        if 0 <= k < base:
+            note["against"] = prefix.folder_of(k)
+        return note
+
     kept_w = AtomicWriter(out / "kept.jsonl")
     dropped_w = AtomicWriter(out / "dropped.jsonl") if mode == "scan" else None
     clusters_w = AtomicWriter(out / "clusters.jsonl") if mode == "scan" else None
     writers = [w for w in (kept_w, dropped_w, clusters_w) if w is not None]
     try:
         with open(spool_path, encoding="utf-8", newline="\n") as spool:
-            for i, line in enumerate(progress(spool, "write", quiet, total=d.n)):
+            for j, line in enumerate(progress(spool, "write", quiet, total=len(ids))):
+                i = base + j
                 head, _, data = line.rstrip("\n").partition("\t")
                 fixes = json.loads(head)
-                rec_id = ids[i]
+                rec_id = ids[j]
                 reason = int(d.reason[i])
                 if reason == 0:
+                    kept_at[j] = kept_w.bytes
                     note = {"id": rec_id, "fixes": fixes}
                     kept_w.write_line(data[:-1] + ', "retold": ' + dumps(note) + "}")
                 else:
@@ -502,7 +630,7 @@ def _write_outputs(
                     note = {
                         "id": rec_id,
                         "reason": level,
-                        "kept_id": ids[kept_of] if kept_of >= 0 else None,
+                        "kept_id": name(kept_of) if kept_of >= 0 else None,
                         "similarity": _score(d.similarity[i]),
                         "cluster_id": _cluster_name(d, level, i),
                         "fixes": fixes,
@@ -511,6 +639,7 @@ def _write_outputs(
                     evidence.update(d.notes.get(level, {}).get(i, {}))
                     if evidence:
                         note["evidence"] = evidence
+                    where(note, kept_of)
                     dropped_w.write_line(data[:-1] + ', "retold": ' + dumps(note) + "}")
                 if clusters_w is not None:
                     for level, lc in d.levels.items():
@@ -523,7 +652,7 @@ def _write_outputs(
                             "level": level,
                             "cluster_size": int(lc.size[i]),
                             "kept": reason == 0,
-                            "kept_id": ids[keeper],
+                            "kept_id": name(keeper),
                             "similarity": _score(d.similarity[i])
                             if keeper != i and int(d.kept_of[i]) == keeper
                             else None,
@@ -531,14 +660,14 @@ def _write_outputs(
                         note = d.notes.get(level, {}).get(i)
                         if note is not None:
                             row["evidence"] = note
-                        clusters_w.write_json(row)
+                        clusters_w.write_json(where(row, keeper))
         for w in writers:
             w.finish()
     except BaseException:
         for w in writers:
             w.abort()
         raise
-    return writers
+    return writers, kept_at
 
 
 def _cluster_name(d: Decisions, level: str, i: int) -> str | None:

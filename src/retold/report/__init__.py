@@ -51,7 +51,7 @@ def example_pairs(decisions: Decisions, per_level: int = EXAMPLE_PAIRS) -> list[
     out = []
     index = np.arange(decisions.n)
     for level, lc in decisions.levels.items():
-        members = np.flatnonzero((lc.cluster >= 0) & (lc.keeper != index))[:per_level]
+        members = np.flatnonzero((lc.cluster >= 0) & (lc.keeper != index) & (lc.keeper >= 0))[:per_level]
         out.extend((level, int(i), int(lc.keeper[i])) for i in members)
     return out
 
