@@ -1,17 +1,15 @@
 """The Ray engine against a real Ray cluster that this module starts on 127.0.0.1 and stops.
 
-``ray start --head --block`` runs in its own process group, bound to loopback
-(``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` makes Ray use 127.0.0.1 as the node address instead of
-the machine's outward address) and with token authentication on a token made for the test; the scans run as ``retold`` subprocesses with ``--engine ray
+:class:`retold.engine.ray.LoopbackCluster` runs ``ray start --head --block`` in its own process
+group, bound to loopback (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` makes Ray use 127.0.0.1 as the
+node address instead of the machine's outward address), with token authentication on a token made
+for the run, and stops it afterwards; the scans run as ``retold`` subprocesses with ``--engine ray
 --address 127.0.0.1:PORT``. Every wait is bounded.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -23,15 +21,9 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'retold[ray]')")
 
+from retold.engine.ray import LoopbackCluster  # noqa: E402
+
 RETOLD = [sys.executable, "-m", "retold"]
-START_TIMEOUT = 90
-LOOPBACK_ENV = {
-    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
-    "RAY_USAGE_STATS_ENABLED": "0",
-    # token authentication, with a token of this test's own (nothing read from or written to ~/.ray)
-    "RAY_AUTH_MODE": "token",
-    "RAY_AUTH_TOKEN": secrets.token_hex(32),
-}
 OUTPUTS = ("kept.jsonl", "dropped.jsonl", "clusters.jsonl", "quarantine.jsonl", "report.json")
 
 
@@ -42,53 +34,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    temp = Path("/tmp") / f"retold-ray-{os.getpid()}"  # Ray's socket paths must stay short
-    env = {**os.environ, **LOOPBACK_ENV}
-    ray_bin = Path(sys.executable).with_name("ray")
-    log = tmp_path_factory.mktemp("ray") / "head.log"
-    with open(log, "wb") as fh:
-        head = subprocess.Popen(
-            [
-                str(ray_bin),
-                "start",
-                "--head",
-                "--block",
-                "--node-ip-address=127.0.0.1",
-                f"--port={port}",
-                "--num-cpus=2",
-                "--include-dashboard=false",
-                "--disable-usage-stats",
-                f"--temp-dir={temp}",
-            ],
-            env=env,
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    address = f"127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if head.poll() is not None:
-                pytest.fail(f"ray start exited with {head.returncode}: {log.read_text()[-2000:]}")
-            if b"Ray runtime started" in log.read_bytes():
-                with socket.socket() as s:
-                    if s.connect_ex(("127.0.0.1", port)) == 0:
-                        break
-            if time.monotonic() > deadline:
-                pytest.fail(f"the Ray head did not come up in {START_TIMEOUT} s: {log.read_text()[-2000:]}")
-            time.sleep(1)
-        yield address
-    finally:
-        os.killpg(head.pid, signal.SIGTERM)  # --block: ray start stops what it started
-        try:
-            head.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(head.pid, signal.SIGKILL)
-            head.wait(timeout=30)
-        subprocess.run([str(ray_bin), "stop", "--force"], env=env, capture_output=True, timeout=60)
+def cluster() -> Iterator[LoopbackCluster]:
+    with LoopbackCluster(cpus=2) as c:
+        yield c
 
 
 def _corpus(path: Path) -> Path:
@@ -102,8 +50,7 @@ def _corpus(path: Path) -> Path:
     return path
 
 
-def _scan(corpus: Path, out: Path, *extra: str) -> dict[str, object]:
-    env = {**os.environ, **LOOPBACK_ENV}
+def _scan(corpus: Path, out: Path, *extra: str, env: dict[str, str] | None = None) -> dict[str, object]:
     done = subprocess.run(
         [*RETOLD, "scan", str(corpus), "--out", str(out), "-q", *extra],
         env=env,
@@ -115,10 +62,12 @@ def _scan(corpus: Path, out: Path, *extra: str) -> dict[str, object]:
     return json.loads((out / "summary.json").read_text())
 
 
-def test_ray_engine_gives_the_local_engines_outputs_byte_for_byte(cluster: str, tmp_path: Path) -> None:
+def test_ray_engine_gives_the_local_engines_outputs_byte_for_byte(
+    cluster: LoopbackCluster, tmp_path: Path
+) -> None:
     corpus = _corpus(tmp_path / "corpus.jsonl")
     local = _scan(corpus, tmp_path / "local", "--workers", "2")
-    remote = _scan(corpus, tmp_path / "ray", "--engine", "ray", "--address", cluster)
+    remote = _scan(corpus, tmp_path / "ray", "--engine", "ray", "--address", cluster.address, env=cluster.env)
     for name in OUTPUTS:
         assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes(), name
     assert remote["engine"] == "ray" and remote["workers"] == 2
@@ -128,10 +77,20 @@ def test_ray_engine_gives_the_local_engines_outputs_byte_for_byte(cluster: str, 
     assert remote["documents_in"] == remote["kept"] + sum(remote["dropped"].values()) + 2
 
 
-def test_ray_engine_with_one_worker(cluster: str, tmp_path: Path) -> None:
+def test_ray_engine_with_one_worker(cluster: LoopbackCluster, tmp_path: Path) -> None:
     corpus = _corpus(tmp_path / "corpus.jsonl")
     _scan(corpus, tmp_path / "local", "--workers", "1")
-    remote = _scan(corpus, tmp_path / "ray", "--engine", "ray", "--address", cluster, "--workers", "1")
+    remote = _scan(
+        corpus,
+        tmp_path / "ray",
+        "--engine",
+        "ray",
+        "--address",
+        cluster.address,
+        "--workers",
+        "1",
+        env=cluster.env,
+    )
     assert remote["workers"] == 1
     for name in OUTPUTS:
         assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes(), name

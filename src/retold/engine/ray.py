@@ -157,3 +157,97 @@ class RayWorkers:
 
 def describe(workers: RayWorkers) -> dict[str, Any]:
     return {"engine": "ray", "workers": workers.workers, "ray_address": workers.address}
+
+
+#: What makes a one-node cluster bind to loopback and authenticate with its own token.
+def loopback_env(token: str) -> dict[str, str]:
+    return {
+        "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",  # node address 127.0.0.1, not the outward one
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN": token,
+    }
+
+
+class LoopbackCluster:
+    """A one-node Ray cluster on 127.0.0.1 (``ray start --head --block`` in its own process group),
+    for tests and benchmarks: ``with LoopbackCluster(cpus=2) as c: ... c.address, c.env``.
+
+    Every wait is bounded; leaving the block stops the cluster (SIGTERM to the group, then
+    SIGKILL). Clients need ``c.env`` in their environment (node address and token).
+    """
+
+    def __init__(self, cpus: int = 2, start_timeout: float = 90.0) -> None:
+        import secrets
+        import sys
+        import tempfile
+
+        self.cpus = cpus
+        self.start_timeout = start_timeout
+        self.env = {**os.environ, **loopback_env(secrets.token_hex(32))}
+        self.ray_bin = os.path.join(os.path.dirname(sys.executable), "ray")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.address = f"127.0.0.1:{self.port}"
+        self.temp = tempfile.mkdtemp(prefix="rr-", dir="/tmp")  # Ray's socket paths must stay short
+        self.log = os.path.join(self.temp, "head.log")
+        self.proc: Any = None
+
+    def __enter__(self) -> LoopbackCluster:
+        import subprocess
+        import time
+
+        with open(self.log, "wb") as fh:
+            self.proc = subprocess.Popen(
+                [
+                    self.ray_bin,
+                    "start",
+                    "--head",
+                    "--block",
+                    "--node-ip-address=127.0.0.1",
+                    f"--port={self.port}",
+                    f"--num-cpus={self.cpus}",
+                    "--include-dashboard=false",
+                    "--disable-usage-stats",
+                    f"--temp-dir={self.temp}",
+                ],
+                env=self.env,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + self.start_timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise EngineNotAvailable(f"ray start exited with {self.proc.returncode}: {self._tail()}")
+            with open(self.log, "rb") as fh:
+                started = b"Ray runtime started" in fh.read()
+            if started:
+                with socket.socket() as s:
+                    if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                        return self
+            if time.monotonic() > deadline:
+                self.__exit__(None, None, None)
+                raise EngineNotAvailable(
+                    f"the Ray head did not start in {self.start_timeout:.0f} s: {self._tail()}"
+                )
+            time.sleep(0.5)
+
+    def _tail(self) -> str:
+        with open(self.log, "rb") as fh:
+            return fh.read()[-1500:].decode("utf-8", "replace")
+
+    def __exit__(self, *exc: object) -> None:
+        import shutil
+        import signal
+        import subprocess
+
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)  # --block: ray start stops what it started
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=30)
+        shutil.rmtree(self.temp, ignore_errors=True)
