@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install -q --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test lint bench bench-repair bench-throughput bench-minhash bench-clough bench-near-scale bench-retold bench-audit bench-scale clean
+.PHONY: demo test lint bench bench-repair bench-throughput bench-minhash bench-clough bench-near-scale bench-retold bench-audit bench-scale bench-scaleout clean
 
 $(BIN)/retold: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ bench-throughput: $(BIN)/retold
 	$(BIN)/python benchmarks/bench_throughput.py
 
 $(VENV)/.bench: $(BIN)/retold
-	$(PIP) -e '.[bench]'
+	$(PIP) -e '.[bench,ray]'
 	@touch $@
 
 bench-minhash: $(VENV)/.bench
@@ -55,6 +55,10 @@ bench-retold: $(VENV)/.embed-bench
 # 10k, 100k and 1M documents end to end, datatrove beside at 100k: about 20 minutes on 2 cores
 bench-scale: $(VENV)/.bench
 	$(BIN)/python benchmarks/bench_scale.py --sizes 10000 100000 1000000 --datatrove
+
+# local vs Ray engine on the 100k corpus, and incremental vs full rescan: about 6 minutes
+bench-scaleout: $(VENV)/.bench
+	$(BIN)/python benchmarks/bench_scaleout.py --size 100000 --runs 3
 
 bench-audit: $(VENV)/.embed-bench
 	$(BIN)/python benchmarks/bench_audit.py

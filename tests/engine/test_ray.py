@@ -10,6 +10,7 @@ for the run, and stops it afterwards; the scans run as ``retold`` subprocesses w
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -132,3 +133,44 @@ def test_address_without_ray_engine_is_a_usage_error(tmp_path: Path) -> None:
         timeout=120,
     )
     assert done.returncode == 2 and "--address is for --engine ray" in done.stderr
+
+
+def test_a_killed_ray_run_resumes_under_the_local_engine(cluster: LoopbackCluster, tmp_path: Path) -> None:
+    """The engine is not part of a run's fingerprint: the checkpoint a Ray run left is resumed locally."""
+    from retold.demo.generator import generate_corpus
+
+    records, _ = generate_corpus(1500, seed=5)
+    corpus = tmp_path / "big.jsonl"
+    corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    env = {**cluster.env, "RETOLD_CHECKPOINT_EVERY": "200"}
+    _scan(corpus, tmp_path / "ref", "--workers", "1", env=env)
+    out = tmp_path / "o"
+    proc = subprocess.Popen(
+        [
+            *RETOLD,
+            "scan",
+            str(corpus),
+            "--out",
+            str(out),
+            "-q",
+            "--engine",
+            "ray",
+            "--address",
+            cluster.address,
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    checkpoint = out / ".retold-work" / "checkpoint.pkl"
+    deadline = time.monotonic() + 180
+    while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the Ray run ended before its first checkpoint"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert checkpoint.exists() and not (out / "kept.jsonl").exists()
+    resumed = _scan(corpus, out, "--workers", "1", env=env)
+    assert resumed["engine"] == "local"
+    for name in OUTPUTS:
+        assert (tmp_path / "ref" / name).read_bytes() == (out / name).read_bytes(), name
