@@ -105,18 +105,10 @@ def scan(
         audit_sample=audit_sample,
         lang=lang,
     )
+    run = {"restart": restart, "workers": workers, "engine": engine, "address": address}
+    against_ = [] if not against else _inputs(against)
     return run_scan(
-        _inputs(inputs),
-        Path(out),
-        config,
-        quiet=quiet,
-        mode="scan",
-        restart=restart,
-        workers=workers,
-        engine=engine,
-        address=address,
-        against=[] if not against else _inputs(against),
-        save_index=save_index,
+        _inputs(inputs), Path(out), config, quiet, "scan", **run, against=against_, save_index=save_index
     )
 
 
@@ -139,17 +131,8 @@ def audit(
     from retold.engine.local import run_scan
 
     config = _config(options)
-    return run_scan(
-        _inputs(inputs),
-        Path(out),
-        config,
-        quiet=quiet,
-        mode="audit",
-        restart=restart,
-        workers=workers,
-        engine=engine,
-        address=address,
-    )
+    run = {"restart": restart, "workers": workers, "engine": engine, "address": address}
+    return run_scan(_inputs(inputs), Path(out), config, quiet, "audit", **run)
 
 
 def compare(
@@ -229,17 +212,8 @@ def fix(
         drop_empty=False,
         max_doc_bytes=max_doc_bytes,
     )
-    return run_scan(
-        _inputs(inputs),
-        Path(out),
-        config,
-        quiet=quiet,
-        mode="fix",
-        restart=restart,
-        workers=workers,
-        engine=engine,
-        address=address,
-    )
+    run = {"restart": restart, "workers": workers, "engine": engine, "address": address}
+    return run_scan(_inputs(inputs), Path(out), config, quiet, "fix", **run)
 
 
 def demo(out: PathLike = "retold-demo", *, stories: int = 200, seed: int = 0, quiet: bool = True) -> Any:

@@ -25,7 +25,7 @@ ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'reto
 from retold.engine.ray import LoopbackCluster  # noqa: E402
 
 RETOLD = [sys.executable, "-m", "retold"]
-OUTPUTS = ("kept.jsonl", "dropped.jsonl", "clusters.jsonl", "quarantine.jsonl", "report.json")
+OUTPUTS = ("kept.jsonl", "dropped.jsonl", "clusters.jsonl", "quarantine.jsonl", "report.json", "report.html")
 
 
 def _free_port() -> int:
@@ -69,7 +69,9 @@ def test_ray_engine_gives_the_local_engines_outputs_byte_for_byte(
     corpus = _corpus(tmp_path / "corpus.jsonl")
     local = _scan(corpus, tmp_path / "local", "--workers", "2")
     remote = _scan(corpus, tmp_path / "ray", "--engine", "ray", "--address", cluster.address, env=cluster.env)
-    for name in OUTPUTS:
+    index = sorted(str(p.relative_to(tmp_path / "local")) for p in (tmp_path / "local" / "index").iterdir())
+    assert "index/manifest.json" in index
+    for name in (*OUTPUTS, *index):
         assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes(), name
     assert remote["engine"] == "ray" and remote["workers"] == 2
     assert local["engine"] == "local"
