@@ -145,7 +145,10 @@ def incremental(corpus: Path, at: float, tmp: Path, runs: int) -> None:
         shutil.rmtree(tmp / "cur-b", ignore_errors=True)
         full_walls.append(scan([str(a), str(b), "--out", str(tmp / "full")]))
         inc_walls.append(scan([str(b), "--out", str(tmp / "cur-b"), "--against", str(tmp / "cur-a")]))
-        print(f"  run {r + 1}: full rescan {full_walls[-1]:.1f} s, incremental {inc_walls[-1]:.1f} s", flush=True)
+        print(
+            f"  run {r + 1}: full rescan {full_walls[-1]:.1f} s, incremental {inc_walls[-1]:.1f} s",
+            flush=True,
+        )
     full = {k: v for k, v in read_dropped(tmp / "full").items() if k in b_ids}
     mine = read_dropped(tmp / "cur-b")
     cross = sum(1 for v in mine.values() if v[1] in a_ids)
