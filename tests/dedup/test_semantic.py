@@ -156,3 +156,34 @@ def test_boilerplate_shared_by_unrelated_documents_is_silenced() -> None:
     doc_vectors /= np.linalg.norm(doc_vectors, axis=1, keepdims=True)
     assert silence_boilerplate(tellings + others, doc_vectors, min_docs=5) == 0
     assert silence_boilerplate(tellings, unrelated, min_docs=7) == 0  # too few documents
+
+
+class _Fixed:
+    """A stand-in sentence model: sentence k of every text gets vector k (given by the test)."""
+
+    def __init__(self, vectors: np.ndarray) -> None:
+        self.vectors = vectors
+
+    def encode_short(self, texts: list[str]) -> np.ndarray:
+        return np.concatenate([self.vectors, self.vectors])[: len(texts)]
+
+
+def test_one_arc_in_loosely_similar_sentences_is_not_a_retelling() -> None:
+    """Order gain alone would take it: every aligned pair at cosine 0.6, none near whole."""
+    from retold.dedup.semantic import MIN_ANCHOR, Verifier
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(6, 32))
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    noise = rng.normal(size=(6, 32))
+    noise -= (noise * base).sum(axis=1, keepdims=True) * base
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    text = " ".join(f"This is the {w} sentence of the story told here." for w in "abcdef")
+    for cosine, retold_ in ((0.6, False), (0.9, True)):
+        other = cosine * base + np.sqrt(1 - cosine**2) * noise
+        verifier = Verifier(_Fixed(np.concatenate([base, other])))
+        a, b = verifier.tellings([text, text])
+        match, _ = verifier.match(a, b)
+        assert match.order_gain > 0.025 and len(match.pairs) >= 3
+        assert (match.anchor >= MIN_ANCHOR) is retold_
+        assert match.anchor == pytest.approx(cosine, abs=0.15)

@@ -60,6 +60,13 @@ SHUFFLES = 16
 #: refusal ("I'm here to help you with your story." / "What would you like to happen next?")
 #: aligned in order are no story told twice.
 MIN_ALIGNED = 3
+#: A retelling keeps at least one sentence whose meaning survives nearly whole: the best aligned
+#: pair (cosine, names masked, short lines scaled as in the alignment) must reach this. Two stories
+#: that only follow one arc in loosely similar sentences do not (HANNA h403/h130, two prompts, two
+#: models: order gain 0.0255, best aligned sentence 0.60). Measured on the cached alignments:
+#: Clough's retold pairs have their best sentence at 0.665-1.0 (heavy rewrites >= 0.84), the
+#: seeds 0.92; F1 0.938 -> 0.946 (one `non` answer fewer).
+MIN_ANCHOR = 0.7
 #: A sentence shorter than this many words counts for its share of a full one: "Assistant: That's
 #: fascinating." aligned with "Assistant: That's fascinating!" says little. Measured on the cached
 #: HANNA / Clough / seeds alignments: cross-prompt HANNA pairs verified 4 -> 2 (two chat transcripts
@@ -206,6 +213,7 @@ class RetoldMatch:
     pairs: list[tuple[int, int, float]]
     names: dict[str, str] = field(default_factory=dict)
     shared_names: list[str] = field(default_factory=list)
+    anchor: float = 0.0  # the best aligned pair's (weighted) cosine
 
     def evidence(self, a: Telling, b: Telling, swapped: bool) -> dict[str, Any]:
         """JSON evidence, with ``a`` the kept document's telling and ``b`` the other's."""
@@ -222,6 +230,7 @@ class RetoldMatch:
             "order_gain": round(self.order_gain, 4),
             "aligned": round(self.aligned, 4),
             "aligned_sentences": len(self.pairs),
+            "anchor": round(self.anchor, 4),
             "sentences": shown,
             "names": self.names,
             "shared_names": self.shared_names,
@@ -261,6 +270,7 @@ class Verifier:
         perms = np.stack([rng.permutation(sim.shape[1]) for _ in range(SHUFFLES)])
         gain = aligned - _shuffled_mean(sim, self.margin, perms)
         kept_pairs = [(int(i), int(j), float(raw[i, j])) for i, j in pairs if sim[i, j] > self.margin]
+        anchor = max((float(sim[i, j]) for i, j in pairs), default=0.0)
         mapping, shared = name_mapping(
             ((x.sentences[i], y.sentences[j]) for i, j, _ in kept_pairs),
             x.names,
@@ -270,7 +280,7 @@ class Verifier:
         )
         if swapped:
             mapping = {v: k for k, v in mapping.items()}
-        return RetoldMatch(float(gain), float(aligned), kept_pairs, mapping, shared), swapped
+        return RetoldMatch(float(gain), float(aligned), kept_pairs, mapping, shared, anchor), swapped
 
 
 BOILERPLATE_COSINE = 0.7
@@ -502,7 +512,11 @@ class RetoldIndex:
         ok_left, ok_right, results = [], [], {}
         for a, b in zip(keep_side.tolist(), other.tolist(), strict=True):
             match, swapped = verifier.match(told[a], told[b], seed=a * n + b)
-            if match.order_gain >= self.options.threshold and len(match.pairs) >= MIN_ALIGNED:
+            if (
+                match.order_gain >= self.options.threshold
+                and len(match.pairs) >= MIN_ALIGNED
+                and match.anchor >= MIN_ANCHOR
+            ):
                 ok_left.append(a)
                 ok_right.append(b)
                 results[a, b] = (match, swapped)
