@@ -165,3 +165,43 @@ def test_a_story_retold_in_a_later_batch_is_found_against_the_first(tmp_path: Pa
     note = json.loads((tmp_path / "b" / "dropped.jsonl").read_text())["retold"]
     assert note["kept_id"] == "first" and note["against"] == str(tmp_path / "a")
     assert note["evidence"]["names"]  # the name mapping, as in a scan of both
+
+
+def test_a_killed_incremental_run_resumes_to_the_same_outputs(tmp_path: Path) -> None:
+    """kill -9 after a checkpoint of `scan B --against A`, rerun: outputs and index as unbroken."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    records, _ = generate_corpus(1500, seed=5)
+    half = len(records) // 2
+    a, b = _write(tmp_path / "a.jsonl", records[:half]), _write(tmp_path / "b.jsonl", records[half:])
+    retold.scan(a, tmp_path / "a", report=False)
+    env = {**os.environ, "RETOLD_CHECKPOINT_EVERY": "100"}
+    command = [
+        sys.executable,
+        "-m",
+        "retold",
+        "scan",
+        str(b),
+        "-q",
+        "--against",
+        str(tmp_path / "a"),
+        "--out",
+    ]
+    subprocess.run([*command, str(tmp_path / "ref")], env=env, check=True, timeout=300)
+    out = tmp_path / "o"
+    proc = subprocess.Popen([*command, str(out)], env=env)
+    checkpoint = out / ".retold-work" / "checkpoint.pkl"
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before its first checkpoint"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    subprocess.run([*command, str(out)], env=env, check=True, timeout=300)
+    names = ["kept.jsonl", "dropped.jsonl", "clusters.jsonl", "quarantine.jsonl", "report.json"]
+    names += sorted(f"index/{p.name}" for p in (tmp_path / "ref" / "index").iterdir())
+    for name in names:
+        assert (tmp_path / "ref" / name).read_bytes() == (out / name).read_bytes(), name
