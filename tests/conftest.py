@@ -40,3 +40,21 @@ def check_invariant(out: Path) -> dict[str, Any]:
 @pytest.fixture
 def invariant():
     return check_invariant
+
+
+def kill_after_checkpoint(command: list[str], out: Path, env: dict[str, str], timeout: float = 180) -> None:
+    """Start ``command`` (a scan writing to ``out``) and SIGKILL it once its first checkpoint is on
+    disk; fails if the run ends before that. Every wait is bounded."""
+    import signal
+    import subprocess
+    import time
+
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = out / ".retold-work" / "checkpoint.pkl"
+    deadline = time.monotonic() + timeout
+    while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before its first checkpoint"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert checkpoint.exists()

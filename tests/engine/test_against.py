@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import retold
+from conftest import kill_after_checkpoint
 from retold.cli import cli
 from retold.dedup.saved import IncompatibleIndex
 from retold.demo.generator import generate_corpus
@@ -169,10 +170,8 @@ def test_a_story_retold_in_a_later_batch_is_found_against_the_first(tmp_path: Pa
 
 def test_a_killed_incremental_run_resumes_to_the_same_outputs(tmp_path: Path) -> None:
     """kill -9 after a checkpoint of `scan B --against A`, rerun: outputs and index as unbroken."""
-    import signal
     import subprocess
     import sys
-    import time
 
     records, _ = generate_corpus(1500, seed=5)
     half = len(records) // 2
@@ -192,14 +191,7 @@ def test_a_killed_incremental_run_resumes_to_the_same_outputs(tmp_path: Path) ->
     ]
     subprocess.run([*command, str(tmp_path / "ref")], env=env, check=True, timeout=300)
     out = tmp_path / "o"
-    proc = subprocess.Popen([*command, str(out)], env=env)
-    checkpoint = out / ".retold-work" / "checkpoint.pkl"
-    deadline = time.monotonic() + 120
-    while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert proc.poll() is None, "the run ended before its first checkpoint"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
+    kill_after_checkpoint([*command, str(out)], out, env, timeout=120)
     subprocess.run([*command, str(out)], env=env, check=True, timeout=300)
     names = ["kept.jsonl", "dropped.jsonl", "clusters.jsonl", "quarantine.jsonl", "report.json"]
     names += sorted(f"index/{p.name}" for p in (tmp_path / "ref" / "index").iterdir())

@@ -10,7 +10,6 @@ for the run, and stops it afterwards; the scans run as ``retold`` subprocesses w
 from __future__ import annotations
 
 import json
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +21,7 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'retold[ray]')")
 
+from conftest import kill_after_checkpoint  # noqa: E402
 from retold.engine.ray import LoopbackCluster  # noqa: E402
 
 RETOLD = [sys.executable, "-m", "retold"]
@@ -147,31 +147,9 @@ def test_a_killed_ray_run_resumes_under_the_local_engine(cluster: LoopbackCluste
     env = {**cluster.env, "RETOLD_CHECKPOINT_EVERY": "200"}
     _scan(corpus, tmp_path / "ref", "--workers", "1", env=env)
     out = tmp_path / "o"
-    proc = subprocess.Popen(
-        [
-            *RETOLD,
-            "scan",
-            str(corpus),
-            "--out",
-            str(out),
-            "-q",
-            "--engine",
-            "ray",
-            "--address",
-            cluster.address,
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    checkpoint = out / ".retold-work" / "checkpoint.pkl"
-    deadline = time.monotonic() + 180
-    while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert proc.poll() is None, "the Ray run ended before its first checkpoint"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
-    assert checkpoint.exists() and not (out / "kept.jsonl").exists()
+    command = [*RETOLD, "scan", str(corpus), "--out", str(out), "-q", "--engine", "ray"]
+    kill_after_checkpoint([*command, "--address", cluster.address], out, env)
+    assert not (out / "kept.jsonl").exists()
     resumed = _scan(corpus, out, "--workers", "1", env=env)
     assert resumed["engine"] == "local"
     for name in OUTPUTS:
