@@ -24,7 +24,7 @@ DEFAULT_MAX_DOC_BYTES = 16 << 20
 DEFAULT_NEAR_THRESHOLD = 0.7
 DEFAULT_NUM_PERM = 128
 #: Retold level defaults (see retold.dedup.semantic and docs/measurements.md for the calibration).
-DEFAULT_RETOLD_THRESHOLD = 0.025  # order gain of the sentence alignment
+DEFAULT_RETOLD_THRESHOLD = 0.02  # order gain of the sentence alignment
 DEFAULT_RETOLD_CANDIDATE = 0.5  # whole-text cosine (static model, names masked) to be a candidate
 DEFAULT_RETOLD_NEIGHBOURS = 10
 DEFAULT_RETOLD_MARGIN = 0.35  # a sentence pair counts for its cosine above this
@@ -72,7 +72,7 @@ class ScanConfig:
     ngram: shingle length (default 5 words, or 24 characters with ``shingle="char"``).
     shingle: ``word`` (default) or ``char`` n-grams (for text without spaces between words).
     retold_threshold: a candidate pair is retold when the order gain of its sentence alignment is at
-        least this (default 0.025; see :mod:`retold.dedup.semantic`).
+        least this (default 0.02; see :mod:`retold.dedup.semantic`).
     retold_candidate: whole-text cosine (names masked) for a pair to be verified (default 0.5).
     embedder: the static model for candidates (model2vec path or name; default distilled from
         all-MiniLM-L6-v2 on first use and cached).

@@ -187,3 +187,62 @@ def test_one_arc_in_loosely_similar_sentences_is_not_a_retelling() -> None:
         assert match.order_gain > 0.025 and len(match.pairs) >= 3
         assert (match.anchor >= MIN_ANCHOR) is retold_
         assert match.anchor == pytest.approx(cosine, abs=0.15)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+
+def test_a_sentence_other_stories_tell_as_closely_is_not_distinct() -> None:
+    """HANNA's h22/h91: 'It was a dark and stormy night…' — the pair's best sentence, and a third
+    story's too."""
+    from retold.dedup.semantic import MIN_DISTINCT, RetoldMatch, Telling, distinct_anchor
+
+    rng = np.random.default_rng(2)
+    s = _unit(rng.normal(size=(3, 32)))
+    words = np.full(3, 12.0)
+    x = Telling(["a", "b", "c"], set(), s, words)
+    y = Telling(["a", "b", "c"], set(), _unit(s + 0.1 * rng.normal(size=s.shape)), words)
+    raw = (x.vectors * y.vectors).sum(axis=1)
+    match = RetoldMatch(0.05, 0.3, [(k, k, float(raw[k])) for k in range(3)])
+    assert distinct_anchor(match, x, y, np.zeros((0, 32))) == pytest.approx(raw.max())  # nobody else
+    rival = _unit(s + 0.1 * rng.normal(size=s.shape))  # a third story tells all three as closely
+    assert distinct_anchor(match, x, y, rival) < MIN_DISTINCT
+    short = Telling(["a", "b", "c"], set(), x.vectors, np.full(3, 2.0))  # two-word lines count 2/8
+    assert distinct_anchor(match, short, y, np.zeros((0, 32))) == pytest.approx(raw.max() * 2 / 8)
+
+
+def test_rewrites_of_one_text_are_not_each_others_rivals() -> None:
+    """Three rewrites of one source share its sentences: evidence. A fourth story, not verified with
+    them, telling the same sentence makes it the premise's, not the story's."""
+    from retold.dedup.semantic import RetoldIndex, RetoldMatch, Telling
+
+    rng = np.random.default_rng(3)
+    story = _unit(rng.normal(size=(4, 32)))
+    words = np.full(4, 12.0)
+    tell = {
+        d: Telling(list("abcd"), set(), _unit(story + 0.05 * rng.normal(size=story.shape)), words)
+        for d in range(4)
+    }
+    tell[4] = Telling(list("abcd"), set(), _unit(rng.normal(size=(4, 32))), words)  # unrelated
+    docs = np.arange(5)
+    doc_vectors = _unit(
+        np.r_[np.tile(rng.normal(size=8), (4, 1)) + 0.05 * rng.normal(size=(4, 8)), rng.normal(size=(1, 8))]
+    )
+
+    def results(pairs: list[tuple[int, int]]) -> dict:
+        out = {}
+        for a, b in pairs:
+            raw = (tell[a].vectors * tell[b].vectors).sum(axis=1)
+            out[a, b] = (RetoldMatch(0.05, 0.3, [(k, k, float(raw[k])) for k in range(4)]), False)
+        return out
+
+    # 0, 1, 2 verified with each other; 3 tells the same story but was not verified with them
+    pairs = [(0, 1), (0, 2), (1, 2)]
+    left, right = RetoldIndex._distinct([0, 0, 1], [1, 2, 2], results(pairs), docs, doc_vectors, tell)
+    assert (left, right) == ([], [])  # 3 is a rival: what they share, a fourth story tells too
+    tell[3] = Telling(list("abcd"), set(), _unit(rng.normal(size=(4, 32))), words)  # now it is not
+    found = results(pairs)
+    left, right = RetoldIndex._distinct([0, 0, 1], [1, 2, 2], found, docs, doc_vectors, tell)
+    assert list(zip(left, right, strict=True)) == pairs  # the group's members are not rivals
+    assert all(m.distinct > 0.3 for m, _ in found.values())

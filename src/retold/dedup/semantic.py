@@ -15,7 +15,12 @@ Two steps, the first cheap and wide, the second fine and strict:
    premise share topic sentences too, but in no particular order, so the score is compared with
    the same alignment after shuffling the longer text's sentences (16 fixed shuffles): the
    **order gain** = aligned score − shuffled mean. A pair is retold when the order gain is at
-   least ``threshold``.
+   least ``threshold``, at least ``MIN_ALIGNED`` sentences align, and the best aligned pair
+   reaches ``MIN_ANCHOR``.
+3. **The pair's own.** What two stories share with the stories around them is their premise or
+   genre, not one story: the best aligned pair must be told more closely between the two than
+   by any of the ``DISTINCT_NEIGHBOURS`` documents nearest them (outside their group of verified
+   tellings), by ``MIN_DISTINCT`` (:func:`distinct_anchor`).
 
 Why order gain and not a cosine: whole-text cosine cannot tell a retelling from a second story
 on the same prompt (the seeds' MiniLM cosine, .60, is the median of HANNA's same-prompt pairs), and
@@ -23,8 +28,9 @@ neither can the plain aligned score (the seeds sit at HANNA's 90th percentile). 
 the seeds above 94% of HANNA's same-prompt pairs and separates Clough's rewritten answers from the
 independent ones (see docs/measurements.md).
 
-Evidence per retold pair: the order gain (``similarity``), the aligned score, the best-aligned
-sentence pairs, and the name mapping between the tellings (``Marco → Arseniy``).
+Evidence per retold pair: the order gain (``similarity``), the aligned score, the anchor and its
+lead over the nearby stories (``distinct``), the best-aligned sentence pairs, and the name mapping
+between the tellings (``Marco → Arseniy``).
 """
 
 from __future__ import annotations
@@ -73,6 +79,20 @@ MIN_ANCHOR = 0.7
 #: whose aligned lines were such fillers, and a 0.0285 pair), Clough recall 0.947 -> 0.965 at the
 #: pair level, the seeds unchanged (0.0282: their aligned sentences are long).
 FULL_SENTENCE_WORDS = 8
+#: A retelling tells at least one sentence more closely than any other nearby story does: the best
+#: aligned pair's cosine, less the best cosine either of its sentences reaches in the
+#: ``DISTINCT_NEIGHBOURS`` documents nearest the pair (outside the pair's own group of verified
+#: tellings), scaled for short lines as in the alignment, must reach ``MIN_DISTINCT``. What a pair
+#: shares with the stories around it is the premise or the genre, not this story: HANNA's h22/h91
+#: (Llama-7b, two prompts: "It was a dark and stormy night, and Emma/Emily was home alone", "couldn't
+#: shake the feeling") share their best sentences with other horror stories (0.85 against a third
+#: story's 0.71: 0.13), the seeds their "man shrouded in mystery" with no one (1.00 against 0.69:
+#: 0.32). Measured (``make bench-retold``, threshold 0.02): HANNA cross-prompt pairs 1 -> 0, the
+#: seeds still paired among HANNA's stories; Clough F1 0.955 / 0.964 / 0.954 / 0.925 at a gate of
+#: 0 / 0.1 / 0.2 / 0.25 (the rewrites' own sentences lead by 0.14-0.69; `non` answers' by <= 0.05).
+#: 0.15 would keep HANNA at 0 too, 0.02 above h22/h91: 0.2 leaves a margin on both sides.
+MIN_DISTINCT = 0.2
+DISTINCT_NEIGHBOURS = 20
 EVIDENCE_SENTENCES = 3
 _BLOCK = 2048
 
@@ -214,6 +234,7 @@ class RetoldMatch:
     names: dict[str, str] = field(default_factory=dict)
     shared_names: list[str] = field(default_factory=list)
     anchor: float = 0.0  # the best aligned pair's (weighted) cosine
+    distinct: float = 1.0  # the best aligned pair's lead over other nearby stories (distinct_anchor)
 
     def evidence(self, a: Telling, b: Telling, swapped: bool) -> dict[str, Any]:
         """JSON evidence, with ``a`` the kept document's telling and ``b`` the other's."""
@@ -231,6 +252,7 @@ class RetoldMatch:
             "aligned": round(self.aligned, 4),
             "aligned_sentences": len(self.pairs),
             "anchor": round(self.anchor, 4),
+            "distinct": round(self.distinct, 4),
             "sentences": shown,
             "names": self.names,
             "shared_names": self.shared_names,
@@ -281,6 +303,46 @@ class Verifier:
         if swapped:
             mapping = {v: k for k, v in mapping.items()}
         return RetoldMatch(float(gain), float(aligned), kept_pairs, mapping, shared, anchor), swapped
+
+
+def distinct_anchor(match: RetoldMatch, x: Telling, y: Telling, third: np.ndarray) -> float:
+    """How much more closely the pair tells its best shared sentence than nearby stories do.
+
+    ``x`` and ``y`` are the match's shorter and longer tellings (its ``pairs`` index them);
+    ``third`` holds the sentence vectors of the other nearby documents (rows; may be empty). For
+    each aligned pair: its cosine less the best cosine either sentence reaches in ``third``, scaled
+    for short lines as in the alignment; the best of these. With no third document it is the best
+    aligned pair's (scaled) cosine.
+    """
+    if not match.pairs:
+        return 0.0
+    i = np.array([p[0] for p in match.pairs])
+    j = np.array([p[1] for p in match.pairs])
+    raw = np.array([p[2] for p in match.pairs])
+    if len(third):
+        rival = np.maximum((x.vectors[i] @ third.T).max(axis=1), (y.vectors[j] @ third.T).max(axis=1))
+    else:
+        rival = np.zeros(len(raw))
+    weight = np.minimum(1.0, np.minimum(x.words[i], y.words[j]) / FULL_SENTENCE_WORDS)
+    return float(((raw - np.maximum(rival, 0.0)) * weight).max())
+
+
+def _groups(left: list[int], right: list[int]) -> dict[int, int]:
+    """Each document of the pairs → a representative of its connected group (union-find)."""
+    parent: dict[int, int] = {}
+
+    def find(d: int) -> int:
+        parent.setdefault(d, d)
+        while parent[d] != d:
+            parent[d] = parent[parent[d]]
+            d = parent[d]
+        return d
+
+    for a, b in zip(left, right, strict=True):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return {d: find(d) for d in list(parent)}
 
 
 BOILERPLATE_COSINE = 0.7
@@ -505,8 +567,9 @@ class RetoldIndex:
         verifier = self._verifier()
         self.verifier_name = getattr(verifier.model, "name", "")
         tellings = verifier.tellings([text_of[int(d)] for d in docs])
+        doc_vectors = self.vectors_of(docs)
         stats.boilerplate_sentences = silence_boilerplate(
-            tellings, self.vectors_of(docs), self.options.boilerplate_docs
+            tellings, doc_vectors, self.options.boilerplate_docs
         )
         told = dict(zip(docs.tolist(), tellings, strict=True))
         ok_left, ok_right, results = [], [], {}
@@ -520,6 +583,7 @@ class RetoldIndex:
                 ok_left.append(a)
                 ok_right.append(b)
                 results[a, b] = (match, swapped)
+        ok_left, ok_right = self._distinct(ok_left, ok_right, results, docs, doc_vectors, told)
         stats.verify_seconds = time.perf_counter() - t
         stats.verified_pairs = len(ok_left)
         if not ok_left:
@@ -542,5 +606,61 @@ class RetoldIndex:
         stats.largest_cluster = largest
         return stats
 
+    @staticmethod
+    def _distinct(
+        left: list[int],
+        right: list[int],
+        results: dict[tuple[int, int], tuple[RetoldMatch, bool]],
+        docs: np.ndarray,
+        doc_vectors: np.ndarray,
+        told: dict[int, Telling],
+    ) -> tuple[list[int], list[int]]:
+        """Keep the verified pairs whose best sentence is their own (:data:`MIN_DISTINCT`).
 
-__all__ = ["RetoldEmbed", "RetoldIndex", "RetoldMatch", "RetoldOptions", "Verifier", "masked"]
+        The nearby stories of a pair are the ``DISTINCT_NEIGHBOURS`` documents nearest each of
+        its two (whole-text vectors, among the documents being verified), less the pair's group
+        of verified tellings: a sentence that three rewrites of one text share is evidence, not
+        a rival.
+        """
+        if not left:
+            return left, right
+        group = _groups(left, right)
+        slot = {int(d): k for k, d in enumerate(docs.tolist())}
+        members = np.array(sorted(group), dtype=np.int64)
+        rows = np.array([slot[int(d)] for d in members])
+        k = min(DISTINCT_NEIGHBOURS + 1, len(docs))
+        near: dict[int, np.ndarray] = {}
+        for lo in range(0, len(rows), _BLOCK):
+            top, _ = _top_k(doc_vectors[rows[lo : lo + _BLOCK]] @ doc_vectors.T, k)
+            for d, found in zip(members[lo : lo + _BLOCK].tolist(), top, strict=True):
+                near[d] = docs[found]
+        keep_left, keep_right = [], []
+        for a, b in zip(left, right, strict=True):
+            match, swapped = results[a, b]
+            x, y = (told[b], told[a]) if swapped else (told[a], told[b])
+            rivals = [
+                int(d)
+                for d in np.union1d(near[a], near[b]).tolist()
+                if d != a and d != b and group.get(int(d)) != group[a]
+            ]
+            third = (
+                np.concatenate([told[d].vectors for d in rivals])
+                if rivals
+                else np.zeros((0, x.vectors.shape[1]))
+            )
+            match.distinct = distinct_anchor(match, x, y, third)
+            if match.distinct >= MIN_DISTINCT:
+                keep_left.append(a)
+                keep_right.append(b)
+        return keep_left, keep_right
+
+
+__all__ = [
+    "RetoldEmbed",
+    "RetoldIndex",
+    "RetoldMatch",
+    "RetoldOptions",
+    "Verifier",
+    "distinct_anchor",
+    "masked",
+]
