@@ -328,21 +328,15 @@ def distinct_anchor(match: RetoldMatch, x: Telling, y: Telling, third: np.ndarra
 
 
 def _groups(left: list[int], right: list[int]) -> dict[int, int]:
-    """Each document of the pairs → a representative of its connected group (union-find)."""
-    parent: dict[int, int] = {}
+    """Each document of the pairs → the number of its connected group (scipy's components)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    def find(d: int) -> int:
-        parent.setdefault(d, d)
-        while parent[d] != d:
-            parent[d] = parent[parent[d]]
-            d = parent[d]
-        return d
-
-    for a, b in zip(left, right, strict=True):
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return {d: find(d) for d in list(parent)}
+    docs, at = np.unique(np.asarray(left + right, dtype=np.int64), return_inverse=True)
+    edges = np.ones(len(left))
+    graph = coo_matrix((edges, (at[: len(left)], at[len(left) :])), shape=(len(docs), len(docs)))
+    _, label = connected_components(graph, directed=False)
+    return dict(zip(docs.tolist(), label.tolist(), strict=True))
 
 
 BOILERPLATE_COSINE = 0.7

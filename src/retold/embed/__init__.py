@@ -1,8 +1,8 @@
 """Embeddings behind one small interface (:class:`Embedder`): a static model, or a transformer.
 
 * :class:`~retold.embed.static.StaticEmbedder` — model2vec: a token-embedding table, several
-  thousand whole stories a second, never truncated. By default distilled offline from the default transformer on first
-  use and cached in the user cache directory.
+  thousand whole stories a second, never truncated. By default distilled offline from the default
+  transformer on first use and cached in the user cache directory.
 * :class:`~retold.embed.transformer.TransformerEmbedder` — any sentence-transformers model by name
   or local path, over the whole text: long texts are cut into chunks at sentence ends and the chunk
   vectors averaged (weighted by tokens), never truncated. Safetensors only; never remote code.

@@ -52,11 +52,12 @@ class StaticEmbedder:
         self._starts = np.zeros(0, dtype=np.int64)
         self._lengths = np.zeros(0, dtype=np.int64)
         self._ids = np.zeros(0, dtype=np.int64)  # the words' token ids, one after another
-        self._bert = _is_bert_pre_tokenised(tokenizer)
+        spec = _spec(tokenizer)
+        self._bert = _is_bert_pre_tokenised(spec)
         self._lock = threading.Lock()  # the word table grows in place
         # added tokens ("[UNK]") are matched in the raw text before it is split: a text holding
         # one takes the whole-text path
-        added = sorted({t["content"] for t in _spec(tokenizer).get("added_tokens") or [] if t.get("content")})
+        added = sorted({t["content"] for t in spec.get("added_tokens") or [] if t.get("content")})
         self._added = re.compile("|".join(map(re.escape, added)), re.IGNORECASE) if added else None
 
     @classmethod
@@ -82,15 +83,14 @@ class StaticEmbedder:
         unk = getattr(self.model, "unk_token_id", None)  # model2vec leaves unknown tokens out
         unk = -1 if unk is None else int(unk)
         texts = list(texts)
-        whole = list(range(len(texts)))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if self._bert:
-            whole = [
-                i
-                for i, t in enumerate(texts)
-                if _ODD_SPACE.search(t) or (self._added is not None and self._added.search(t))
-            ]
-            split = sorted(set(range(len(texts))) - set(whole)) if whole else list(range(len(texts)))
+        whole = [
+            i
+            for i, t in enumerate(texts)
+            if not self._bert or _ODD_SPACE.search(t) or (self._added is not None and self._added.search(t))
+        ]
+        split = sorted(set(range(len(texts))).difference(whole))
+        if split:
             with self._lock:
                 flat, offsets = self._word_numbers([texts[i] for i in split])
                 out[split] = _pool_words(
@@ -191,10 +191,9 @@ def _spec(tokenizer: object) -> dict:
         return {}
 
 
-def _is_bert_pre_tokenised(tokenizer: object) -> bool:
-    """Whether the tokenizer never looks across whitespace (BERT's normaliser and pre-tokeniser,
-    WordPiece): then words can be tokenised one by one."""
-    spec = _spec(tokenizer)
+def _is_bert_pre_tokenised(spec: dict) -> bool:
+    """Whether the tokenizer (its JSON ``spec``) never looks across whitespace (BERT's normaliser
+    and pre-tokeniser, WordPiece): then words can be tokenised one by one."""
     return (
         (spec.get("pre_tokenizer") or {}).get("type") == "BertPreTokenizer"
         and (spec.get("normalizer") or {}).get("type") in ("BertNormalizer", None)
