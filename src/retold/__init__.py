@@ -5,11 +5,10 @@ the ``retold`` command are one design: ``retold scan a.jsonl --out X --keep long
 ``retold.scan(["a.jsonl"], out="X", keep="longest")``.
 """
 
-__version__ = "0.1.0"
-
 # The subpackage retold.audit is loaded first: Python binds a subpackage to its parent's attribute
 # when it is first imported, which would otherwise replace the retold.audit() verb below.
 import retold.audit as _audit_package  # noqa: F401
+from retold._version import __version__
 from retold.api import audit, compare, demo, fix, scan
 from retold.config import ScanConfig
 from retold.errors import RetoldError

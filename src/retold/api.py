@@ -1,4 +1,9 @@
-"""The Python API: one function per CLI verb, with the same option names.
+"""The Python API: one function per CLI verb, with the same option names, defaults and checks.
+
+Each function's keywords are the verb's options from :mod:`retold.options` and the levels'
+options (:mod:`retold.dedup.registry`): ``retold scan a.jsonl --out X --near-threshold 0.8`` is
+``retold.scan("a.jsonl", out="X", near_threshold=0.8)``. ``help(retold.scan)`` and a notebook's
+completion list them (each function's signature is built from the table).
 
 >>> import retold, tempfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -12,24 +17,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from retold.config import (
-    DEFAULT_AUDIT_SAMPLE,
-    DEFAULT_LEVELS,
-    DEFAULT_MAX_DOC_BYTES,
-    DEFAULT_NEAR_THRESHOLD,
-    DEFAULT_NUM_PERM,
-    DEFAULT_RETOLD_CANDIDATE,
-    DEFAULT_RETOLD_THRESHOLD,
-    ScanConfig,
-    parse_list,
-)
+from retold.config import ScanConfig, option_table
+from retold.options import GROUPS, RUN_OPTIONS, VERB_GROUPS, Option, check_all
 from retold.result import ScanResult
 
 PathLike = str | Path
+
+
+def verb_options(verb: str) -> dict[str, Option]:
+    """The options ``verb`` takes, by name, in the order ``--help`` lists them."""
+    groups = VERB_GROUPS[verb]
+    table = sorted(option_table().items(), key=lambda item: GROUPS.index(item[1].group))  # stable
+    return {name: opt for name, opt in table if opt.group in groups and opt.cli}
 
 
 def _inputs(inputs: PathLike | Sequence[PathLike]) -> list[str]:
@@ -38,115 +42,44 @@ def _inputs(inputs: PathLike | Sequence[PathLike]) -> list[str]:
     return [str(i) for i in inputs]
 
 
-def scan(
-    inputs: PathLike | Sequence[PathLike],
-    out: PathLike,
-    *,
-    text_field: str = "text",
-    id_field: str | None = None,
-    format: str | None = None,
-    keep: str = "first",
-    levels: str | Sequence[str] | None = None,
-    drop: str | Sequence[str] | None = None,
-    repair: bool = True,
-    max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES,
-    near_threshold: float = DEFAULT_NEAR_THRESHOLD,
-    near_measure: str = "jaccard",
-    num_perm: int = DEFAULT_NUM_PERM,
-    ngram: int | None = None,
-    shingle: str = "word",
-    retold_threshold: float = DEFAULT_RETOLD_THRESHOLD,
-    retold_candidate: float = DEFAULT_RETOLD_CANDIDATE,
-    embedder: str | None = None,
-    verifier: str | None = None,
-    report: bool = True,
-    reference: PathLike | None = None,
-    audit_sample: int = DEFAULT_AUDIT_SAMPLE,
-    lang: str = "auto",
-    restart: bool = False,
-    workers: int | None = None,
-    engine: str = "local",
-    address: str | None = None,
-    against: PathLike | Sequence[PathLike] = (),
-    save_index: bool = True,
-    quiet: bool = True,
+def _run(
+    verb: str, inputs: PathLike | Sequence[PathLike], out: PathLike, options: dict[str, Any], **fixed: Any
 ) -> ScanResult:
-    """Read, repair and deduplicate ``inputs``; write kept/dropped/quarantine/clusters/summary to ``out``,
-    and the audit (report.html, report.json) unless ``report=False``.
+    """Check ``options`` against the verb's table, split them into what the run computes
+    (:class:`ScanConfig`) and how it goes (``RunOptions``), and run."""
+    from retold.engine.local import RunOptions, run_scan
 
-    Options are those of :class:`retold.config.ScanConfig`; ``quiet=False`` shows progress bars on
-    a terminal. ``engine="ray"`` runs the per-document stages on a Ray cluster (``address``; see
-    :mod:`retold.engine.ray`). ``against``: curated folders of earlier scans whose saved index the
-    new documents are deduplicated against (see :mod:`retold.dedup.saved`). Raises :class:`retold.RetoldError` subclasses for problems with the run itself
-    (missing input, unwritable output); bad records are quarantined, never raised.
+    check_all(options, verb_options(verb), verb)
+    run = {k: options.pop(k) for k in RUN_OPTIONS if k in options}
+    if "against" in run:
+        run["against"] = tuple(_inputs(run["against"])) if run["against"] else ()
+    config = ScanConfig.build(**options, **fixed)
+    return run_scan(_inputs(inputs), Path(out), config, verb, RunOptions(**run))
+
+
+def scan(inputs: PathLike | Sequence[PathLike], out: PathLike, **options: Any) -> ScanResult:
+    """Read, repair and deduplicate ``inputs``; write kept/dropped/quarantine/clusters/summary to
+    ``out``, the saved index to ``out/index`` and the audit (report.html, report.json).
+
+    Raises :class:`retold.RetoldError` subclasses for problems with the run itself (missing
+    input, unwritable output, a bad option value); bad records are quarantined, never raised.
     """
-    from retold.engine.local import run_scan
-
-    config = ScanConfig(
-        text_field=text_field,
-        id_field=id_field,
-        format=format,
-        keep=keep,
-        levels=parse_list(levels, DEFAULT_LEVELS),
-        drop=None if drop is None else parse_list(drop, ()),
-        repair=repair,
-        max_doc_bytes=max_doc_bytes,
-        near_threshold=near_threshold,
-        near_measure=near_measure,
-        num_perm=num_perm,
-        ngram=ngram,
-        shingle=shingle,
-        retold_threshold=retold_threshold,
-        retold_candidate=retold_candidate,
-        embedder=embedder,
-        verifier=verifier,
-        report=report,
-        reference=None if reference is None else str(reference),
-        audit_sample=audit_sample,
-        lang=lang,
-    )
-    run = {"restart": restart, "workers": workers, "engine": engine, "address": address}
-    against_ = [] if not against else _inputs(against)
-    return run_scan(
-        _inputs(inputs), Path(out), config, quiet, "scan", **run, against=against_, save_index=save_index
-    )
+    return _run("scan", inputs, out, options)
 
 
-def audit(
-    inputs: PathLike | Sequence[PathLike],
-    out: PathLike,
-    *,
-    restart: bool = False,
-    workers: int | None = None,
-    engine: str = "local",
-    address: str | None = None,
-    quiet: bool = True,
-    **options: Any,
-) -> ScanResult:
-    """Audit ``inputs``: write report.html and report.json to ``out``, no curated outputs.
-
-    ``options`` are :func:`scan`'s reading, level and audit options (``levels``, ``reference``,
-    ``lang``, ``near_threshold``…); nothing is dropped, the report says what would be.
-    """
-    from retold.engine.local import run_scan
-
-    config = _config(options)
-    run = {"restart": restart, "workers": workers, "engine": engine, "address": address}
-    return run_scan(_inputs(inputs), Path(out), config, quiet, "audit", **run)
+def audit(inputs: PathLike | Sequence[PathLike], out: PathLike, **options: Any) -> ScanResult:
+    """Audit ``inputs``: write report.html and report.json to ``out``, no curated outputs; nothing
+    is dropped, the report says what would be."""
+    return _run("audit", inputs, out, options, drop=())
 
 
-def compare(
-    a: PathLike,
-    b: PathLike,
-    out: PathLike,
-    *,
-    restart: bool = False,
-    workers: int | None = None,
-    engine: str = "local",
-    address: str | None = None,
-    quiet: bool = True,
-    **options: Any,
-) -> Any:
+def fix(inputs: PathLike | Sequence[PathLike], out: PathLike, **options: Any) -> ScanResult:
+    """Run the repair stage alone: every readable record goes to ``out/kept.jsonl``, repaired, with
+    ``retold.fixes`` naming what changed; unreadable units go to ``out/quarantine.jsonl``."""
+    return _run("fix", inputs, out, options, levels=(), drop=(), drop_empty=False)
+
+
+def compare(a: PathLike, b: PathLike, out: PathLike, **options: Any) -> Any:
     """Audit corpora ``a`` and ``b`` (into ``out/a`` and ``out/b``) and write compare.html / compare.json.
 
     Returns a :class:`retold.report.compare.Comparison`: each metric for both, which per-document
@@ -156,7 +89,8 @@ def compare(
     from retold.engine.local import corpus_texts
     from retold.report.compare import compare_reports
 
-    config = _config(options)
+    check_all(options, verb_options("compare"), "compare")
+    config = ScanConfig.build(**{k: v for k, v in options.items() if k not in RUN_OPTIONS}, drop=())
     out = Path(out)
     texts_a = corpus_texts(_inputs(a), config)
     texts_b = corpus_texts(_inputs(b), config)
@@ -164,56 +98,10 @@ def compare(
     # sizes: both sides are audited on the same number of documents, spread evenly
     same = max(1, min(len(texts_a), len(texts_b), config.audit_sample))
     options = {**options, "audit_sample": same}
-    run = {"restart": restart, "workers": workers, "engine": engine, "address": address, "quiet": quiet}
-    audit(a, out / "a", **run, **options)
-    audit(b, out / "b", **run, **options)
+    audit(a, out / "a", **options)
+    audit(b, out / "b", **options)
     pick = lambda texts: [texts[int(i)] for i in sample_positions(len(texts), same)]  # noqa: E731
     return compare_reports(out, str(a), str(b), pick(texts_a), pick(texts_b), lang=config.lang)
-
-
-def _config(options: dict[str, Any]) -> ScanConfig:
-    """A ScanConfig from :func:`scan`'s keyword options (as the audit verbs take them)."""
-    options = dict(options)
-    if "levels" in options:
-        options["levels"] = parse_list(options["levels"], DEFAULT_LEVELS)
-    if options.get("reference") is not None:
-        options["reference"] = str(options["reference"])
-    try:
-        return ScanConfig(drop=(), **options)
-    except TypeError as exc:
-        raise TypeError(f"unknown option: {exc}") from None
-
-
-def fix(
-    inputs: PathLike | Sequence[PathLike],
-    out: PathLike,
-    *,
-    text_field: str = "text",
-    id_field: str | None = None,
-    format: str | None = None,
-    max_doc_bytes: int = DEFAULT_MAX_DOC_BYTES,
-    restart: bool = False,
-    workers: int | None = None,
-    engine: str = "local",
-    address: str | None = None,
-    quiet: bool = True,
-) -> ScanResult:
-    """Run the repair stage alone: every readable record goes to ``out/kept.jsonl``, repaired, with
-    ``retold.fixes`` naming what changed; unreadable units go to ``out/quarantine.jsonl``.
-    """
-    from retold.engine.local import run_scan
-
-    config = ScanConfig(
-        text_field=text_field,
-        id_field=id_field,
-        format=format,
-        levels=(),
-        drop=(),
-        drop_empty=False,
-        max_doc_bytes=max_doc_bytes,
-    )
-    run = {"restart": restart, "workers": workers, "engine": engine, "address": address}
-    return run_scan(_inputs(inputs), Path(out), config, quiet, "fix", **run)
 
 
 def demo(out: PathLike = "retold-demo", *, stories: int = 200, seed: int = 0, quiet: bool = True) -> Any:
@@ -224,3 +112,32 @@ def demo(out: PathLike = "retold-demo", *, stories: int = 200, seed: int = 0, qu
     from retold.demo.evaluate import run_demo
 
     return run_demo(Path(out), stories=stories, seed=seed, quiet=quiet)
+
+
+def _document(fn: Callable[..., Any], verb: str, leading: list[inspect.Parameter]) -> None:
+    """Give ``fn`` the verb's options as keyword parameters (signature and docstring)."""
+    table = verb_options(verb)
+    params = leading + [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=opt.default)
+        for name, opt in table.items()
+    ]
+    fn.__signature__ = inspect.Signature(params, return_annotation=fn.__annotations__.get("return"))  # type: ignore[attr-defined]
+    lines = [
+        f"    {name} (default {opt.shown_default or repr(opt.default)}): {opt.help}"
+        for name, opt in table.items()
+    ]
+    fn.__doc__ = (
+        f"{fn.__doc__}\n\n    Options (those of ``retold {verb} --help``, ``_`` for ``-``):\n\n"
+        + "\n".join(lines)
+        + "\n"
+    )
+
+
+_POSITIONAL = inspect.Parameter.POSITIONAL_OR_KEYWORD
+for _fn, _lead in (
+    (scan, ["inputs", "out"]),
+    (audit, ["inputs", "out"]),
+    (fix, ["inputs", "out"]),
+    (compare, ["a", "b", "out"]),
+):
+    _document(_fn, _fn.__name__, [inspect.Parameter(p, _POSITIONAL) for p in _lead])

@@ -18,7 +18,7 @@ import numpy as np
 
 from retold.audit import metrics, phrases, premise
 from retold.audit.ngrams import Tokens, words
-from retold.config import DEFAULT_AUDIT_SAMPLE as AUDIT_SAMPLE
+from retold.options import DEFAULT_AUDIT_SAMPLE as AUDIT_SAMPLE
 
 LANGUAGES = ("en", "ru", "de", "fr", "es", "it", "pt", "nl", "pl", "uk", "sv", "tr", "cs", "fi")
 
@@ -63,7 +63,7 @@ def document_vectors(texts: Sequence[str], embedder: str | None, lang: str) -> t
     all look alike (tinystories_ru: mean pairwise cosine 0.989, Vendi 1.1 for 14,753 stories), so
     there, unless ``--embedder`` names a model, none are made and the LSA vectors stand in.
     """
-    from retold.dedup.semantic import masked
+    from retold.dedup.names import masked
     from retold.errors import ModelNotAvailable
 
     if embedder is None and lang != "en":

@@ -121,7 +121,7 @@ def cluster(
     """Premise clusters of ``texts`` (``ids`` name the examples)."""
     from sklearn.cluster import AgglomerativeClustering
 
-    from retold.dedup.semantic import masked  # numba: loaded when clusters are made
+    from retold.dedup.names import masked
 
     n = len(texts)
     originals = texts

@@ -76,11 +76,26 @@ def _split_suffixes(path: Path) -> tuple[str | None, str | None]:
 
 
 def _sniff_format(head: bytes) -> str | None:
+    """parquet, jsonl, csv or tsv from the first bytes; None when they say none of these.
+
+    >>> _sniff_format(b'id,story\\n1,"Once upon a time, a fox"\\n'), _sniff_format(b'{"text": "a"}')
+    ('csv', 'jsonl')
+    """
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"PAR1"):
         return "parquet"
     if text.startswith(b"{"):
         return "jsonl"
+    return _sniff_table(text)
+
+
+def _sniff_table(text: bytes) -> str | None:
+    """csv or tsv when the first line reads as a header row: two or more short field names."""
+    first = text.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", "replace")
+    for fmt, sep in (("tsv", "\t"), ("csv", ",")):
+        names = [n.strip().strip('"').strip() for n in first.split(sep)]
+        if len(names) >= 2 and all(0 < len(n) <= 64 and n.count(" ") <= 2 for n in names):
+            return fmt
     return None
 
 

@@ -17,12 +17,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from retold.records import Record
 
-KEPT = 0
-#: Reasons a document is dropped, as stored in :attr:`Decisions.reason`.
-REASONS = ("", "empty", "exact", "near", "retold")
+#: Why a document is dropped, as stored in :attr:`Decisions.reason` (0: kept). The registry adds
+#: each level's name in its order (:func:`add_reason`), so the codes follow the levels.
+REASONS: list[str] = ["", "empty"]
+
+
+def add_reason(name: str) -> int:
+    """The code of reason ``name``, added at the end if new."""
+    if name not in REASONS:
+        REASONS.append(name)
+    return REASONS.index(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +145,33 @@ class Decisions:
         level.keeper[taken] = keeper_of[taken]
         return taken, keepers, int(members.max()) + 1
 
+    def set_clusters(
+        self, name: str, members: np.ndarray, cluster: np.ndarray, size: np.ndarray, keeper: np.ndarray
+    ) -> None:
+        """Put ``members`` in level ``name``'s clusters (numbers, sizes, keepers given per member)."""
+        level = self.level(name)
+        level.cluster[members] = cluster
+        level.size[members] = size
+        level.keeper[members] = keeper
+
+    def mark(self, name: str, docs: np.ndarray, kept_of: np.ndarray, similarity: np.ndarray | float) -> None:
+        """Drop ``docs`` as copies at level ``name`` of the documents ``kept_of``, with the match's
+        ``similarity``."""
+        self.reason[docs] = REASONS.index(name)
+        self.kept_of[docs] = kept_of
+        self.similarity[docs] = similarity
+
+    def greedy(self, name: str, better: np.ndarray, worse: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        """Level ``name``'s clusters from verified pairs: the best-ranked document not yet taken
+        keeps its cluster and takes each verified neighbour not yet taken, so a document is only
+        dropped for a match with the very document that is kept (A~B and B~C never pull C into A's
+        cluster). ``better``/``worse``: each pair's better- and worse-ranked member, the pairs sorted
+        by (better's rank, worse's rank). Returns (each taken document's keeper, -1 for the others;
+        the taken documents; the largest cluster's size)."""
+        keeper_of = take_greedy(better, worse, self.n)
+        taken, _, largest = self.fill_level(name, keeper_of)
+        return keeper_of, taken, largest
+
     def tail(self, start: int) -> Decisions:
         """The decisions of documents ``start``… alone, renumbered from 0 (an incremental run's own
         documents, after those of the indexes it was run against). A match with an earlier
@@ -178,3 +213,31 @@ def number_clusters(keepers: np.ndarray) -> np.ndarray:
     numbered = np.empty(len(keepers), dtype=np.int64)
     numbered[np.argsort(keepers, kind="stable")] = np.arange(len(keepers))
     return numbered
+
+
+def rank_positions(rank: np.ndarray) -> np.ndarray:
+    """Each document's place in keep order: by rank, ties to the earlier document.
+
+    >>> rank_positions(np.array([2.0, 1.0, 2.0]))
+    array([1, 0, 2])
+    """
+    index = np.arange(len(rank), dtype=np.int64)
+    pos = np.empty(len(rank), dtype=np.int64)
+    pos[np.lexsort((index, rank))] = index
+    return pos
+
+
+@njit(cache=True, nogil=True)
+def take_greedy(left, right, n):  # type: ignore[no-untyped-def]
+    """Greedy clusters from verified (better, worse) pairs sorted by the better one's keep rank.
+
+    Returns ``keeper_of``: the keeper of each taken document, -1 for the others.
+    """
+    keeper_of = np.full(n, -1, dtype=np.int64)
+    for p in range(left.shape[0]):
+        u = left[p]
+        v = right[p]
+        if keeper_of[u] != -1 or keeper_of[v] != -1:
+            continue  # u was taken (it keeps nothing) or v already has a better-ranked keeper
+        keeper_of[v] = u
+    return keeper_of

@@ -15,13 +15,22 @@ from __future__ import annotations
 
 import unicodedata
 from array import array
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xxhash
 
-from retold.dedup.clusters import REASONS, Decisions, number_clusters
+from retold.dedup.clusters import Decisions, number_clusters
+from retold.dedup.level import DecideContext, Level, LevelIndex, Outcome
 from retold.records import Record
 from retold.stages import Stage
+
+if TYPE_CHECKING:
+    from retold.dedup.saved import SavedIndex
+
+NAME = "exact"
 
 
 def normalize_for_hash(text: str) -> str:
@@ -38,66 +47,92 @@ def exact_digest(text: str) -> bytes:
     return xxhash.xxh3_128_digest(normalize_for_hash(text).encode("utf-8", "surrogatepass"))
 
 
+@dataclass(frozen=True)
+class ExactOptions:
+    """The exact level has no options: its normalisation (NFC, case and whitespace folded) is fixed."""
+
+
 class ExactSignature(Stage):
-    """Pass 1 of exact dedup: ``record.meta["exact"] = exact_digest(record.text)``.
+    """Pass 1 of exact dedup: ``record.meta[NAME] = exact_digest(record.text)``.
 
     Empty (whitespace-only) texts get no digest: they are dropped as ``empty``, not grouped.
     """
 
     name = "exact-signature"
 
+    def __init__(self, options: ExactOptions | None = None) -> None:
+        super().__init__()
+
     def process(self, record: Record) -> Record:
         if record.text.strip():
-            record.meta["exact"] = exact_digest(record.text)
+            record.meta[NAME] = exact_digest(record.text)
         return record
 
 
-class ExactIndex:
+class ExactIndex(LevelIndex):
     """Pass 2 of exact dedup: group equal digests, keep the best-ranked member of each group."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, work: Path | None = None, options: ExactOptions | None = None, stage: Any = None
+    ) -> None:
+        self._count = 0  # documents added so far: the next one's number
         self._index = array("q")  # typed arrays: 8 bytes an entry, not a Python object each
         self._digest = bytearray()
         self._rank = array("d")
 
-    def add(self, index: int, digest: bytes, rank: float) -> None:
-        self._index.append(index)
-        self._digest += digest
-        self._rank.append(rank)
+    def add(self, record: Record, rank: float) -> None:
+        digest = record.meta.get(NAME)
+        if digest is not None:  # empty texts have none: they are dropped as empty, not grouped
+            self._index.append(self._count)
+            self._digest += digest
+            self._rank.append(rank)
+        self._count += 1
 
-    def extend(self, docs: np.ndarray, digests: bytes, rank: float) -> None:
-        """Add many documents of one rank at once (an earlier run's, from its saved index)."""
-        self._index.frombytes(np.asarray(docs, dtype=np.int64).tobytes())
-        self._digest += digests
+    def extend(self, saved: SavedIndex, rank: float) -> None:
+        docs = np.fromfile(saved.path / "exact.docs.i64", dtype=np.int64)
+        self._index.frombytes((docs + self._count).tobytes())
+        self._digest += (saved.path / "exact.digest.u8").read_bytes()
         self._rank.frombytes(np.full(len(docs), rank, dtype=np.float64).tobytes())
+        self._count += saved.documents
+
+    def parameters(self) -> dict[str, Any]:
+        return {}
 
     def __len__(self) -> int:
         return len(self._index)
 
-    def arrays(self, start: int) -> tuple[np.ndarray, bytes]:
-        """(documents, digests) of the documents numbered ``start`` or later, renumbered from 0."""
-        index = np.frombuffer(self._index, dtype=np.int64)
-        mine = index >= start
-        digest = np.frombuffer(bytes(self._digest), dtype=np.uint8).reshape(-1, 16)[mine]
-        return index[mine] - start, digest.tobytes()
+    def checkpoint(self) -> dict[str, Any]:
+        return {
+            "count": self._count,
+            "index": self._index.tobytes(),
+            "digest": bytes(self._digest),
+            "rank": self._rank.tobytes(),
+        }
 
-    def checkpoint(self) -> dict[str, bytes]:
-        """What a resumed run needs to go on from here (see :mod:`retold.engine.state`)."""
-        return {"index": self._index.tobytes(), "digest": bytes(self._digest), "rank": self._rank.tobytes()}
-
-    def restore(self, state: dict[str, bytes]) -> None:
+    def restore(self, state: dict[str, Any]) -> None:
+        self._count = state["count"]
         self._index = array("q", state["index"])
         self._digest = bytearray(state["digest"])
         self._rank = array("d", state["rank"])
 
-    def decide(self, decisions: Decisions) -> int:
-        """Mark every non-kept member of each group as dropped ``exact``; return the cluster count.
+    def save(self, dest: Path, start: int, kept: np.ndarray) -> dict[str, Any]:
+        """Every document with a digest, kept *and* dropped: a new copy of a dropped document is an
+        exact copy of it, as in a scan of both corpora together."""
+        index = np.frombuffer(self._index, dtype=np.int64)
+        mine = index >= start
+        docs = index[mine] - start
+        digest = np.frombuffer(bytes(self._digest), dtype=np.uint8).reshape(-1, 16)[mine]
+        order = np.argsort(docs, kind="stable")
+        docs[order].astype(np.int64).tofile(dest / "exact.docs.i64")
+        digest[order].tofile(dest / "exact.digest.u8")
+        return {"hash": "xxh3-128", "normalise": "nfc-casefold-whitespace", "documents": len(order)}
 
-        Cluster numbers follow the input position of each cluster's kept document.
-        """
+    def decide(self, decisions: Decisions, context: DecideContext) -> Outcome:
+        """Mark every non-kept member of each group as dropped; cluster numbers follow the input
+        position of each cluster's kept document."""
         n = len(self._index)
         if n == 0:
-            return 0
+            return Outcome(0)
         index = np.frombuffer(self._index, dtype=np.int64)
         words = np.frombuffer(bytes(self._digest), dtype=np.uint64).reshape(n, 2)
         rank = np.frombuffer(self._rank, dtype=np.float64)
@@ -114,16 +149,20 @@ class ExactIndex:
         multi_groups = np.flatnonzero(multi)
         numbered[multi_groups] = number_clusters(leader[multi_groups])
         docs = index[order]
-        g = group
-        in_multi = multi[g]
+        in_multi = multi[group]
         members = docs[in_multi]
-        level = decisions.level("exact")
-        level.cluster[members] = numbered[g[in_multi]]
-        level.size[members] = sizes[g[in_multi]]
-        level.keeper[members] = leader[g[in_multi]]
+        decisions.set_clusters(
+            NAME, members, numbered[group[in_multi]], sizes[group[in_multi]], leader[group[in_multi]]
+        )
         dup = in_multi & ~starts
-        dropped = docs[dup]
-        decisions.reason[dropped] = REASONS.index("exact")
-        decisions.kept_of[dropped] = leader[g[dup]]
-        decisions.similarity[dropped] = 1.0
-        return int(multi.sum())
+        decisions.mark(NAME, docs[dup], leader[group[dup]], 1.0)
+        return Outcome(int(multi.sum()))
+
+
+LEVEL = Level(
+    name=NAME,
+    about="the same text after NFC, case folding and whitespace folding",
+    options=ExactOptions,
+    stage=ExactSignature,
+    index=ExactIndex,
+)

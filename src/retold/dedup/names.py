@@ -175,3 +175,8 @@ def _aliases(names: set[str]) -> dict[str, str]:
         stems = [m for m in names if len(m) >= 3 and name != m and name.startswith(m)]
         out[name] = min(stems, key=len) if stems else name
     return out
+
+
+def masked(text: str) -> str:
+    """The text with its proper names masked (what the retold level and the audit compare)."""
+    return mask_names(text, find_names(text))

@@ -35,20 +35,26 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numba import njit
 
-from retold.config import DEFAULT_NEAR_THRESHOLD, DEFAULT_NUM_PERM
 from retold.corpus.writers import reopen_at
-from retold.dedup.clusters import REASONS, Decisions
+from retold.dedup.clusters import Decisions, rank_positions
+from retold.dedup.level import DecideContext, Level, LevelIndex, Outcome
 from retold.dedup.lsh import bucket_pairs, optimal_bands
-from retold.dedup.minhash import DEFAULT_NGRAM, UNITS, MinHasher, Sketch
+from retold.dedup.minhash import DEFAULT_NGRAM, UNITS, MinHasher
+from retold.options import option
 from retold.records import Record
 from retold.stages import BatchStage
 
+if TYPE_CHECKING:
+    from retold.dedup.saved import SavedIndex
+
+NAME = "near"
 MEASURES = ("jaccard", "containment")
+_COPY_CHUNK = 1 << 22  # shingles copied into a saved index 16 MiB at a time
 DEFAULT_ANCHORS = 8
 _CHUNK = 8192
 _VERIFY_CHUNK = 1 << 16  # pairs verified per read of their documents' shingles
@@ -99,11 +105,38 @@ def _read_sets(fd: int, docs: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarr
 class NearOptions:
     """How near copies are found. ``bands``/``rows`` default to :func:`optimal_bands`."""
 
-    threshold: float = DEFAULT_NEAR_THRESHOLD
-    measure: str = "jaccard"
-    num_perm: int = DEFAULT_NUM_PERM
-    ngram: int | None = None
-    unit: str = "word"
+    threshold: float = option(
+        "near_threshold",
+        0.7,
+        "Similarity at which a document is a near copy of the kept one.",
+        kind=float,
+        low=0.0,
+        high=1.0,
+        low_open=True,
+    )
+    measure: str = option(
+        "near_measure",
+        "jaccard",
+        "jaccard, or containment (share of the copy's shingles in the kept one: catches excerpts; "
+        "use with --keep longest).",
+        choices=MEASURES,
+    )
+    num_perm: int = option("num_perm", 128, "MinHash permutations.", kind=int, low=1, high=1024)
+    ngram: int | None = option(
+        "ngram",
+        None,
+        "Shingle length.",
+        kind=int,
+        low=1,
+        high=64,
+        shown_default="5 words, or 24 characters with --shingle char",
+    )
+    unit: str = option(
+        "shingle",
+        "word",
+        "Shingle unit: word n-grams, or character n-grams (text without spaces).",
+        choices=UNITS,
+    )
     bands: int | None = None
     rows: int | None = None
     anchors: int = DEFAULT_ANCHORS
@@ -145,7 +178,7 @@ class NearOptions:
 
 
 class NearSketch(BatchStage):
-    """Pass 1 of near dedup: ``record.meta["near"] = hasher.sketch(record.text)``.
+    """Pass 1 of near dedup: ``record.meta[NAME] = hasher.sketch(record.text)``.
 
     :meth:`run` sketches records in batches (one compiled call per batch), in order.
     """
@@ -153,16 +186,16 @@ class NearSketch(BatchStage):
     name = "near-sketch"
     batch_size = 256
 
-    def __init__(self, hasher: MinHasher) -> None:
+    def __init__(self, options: NearOptions) -> None:
         super().__init__()
-        self.hasher = hasher
+        self.hasher = options.hasher()
 
     def process_batch(self, batch: list[Record]) -> None:
         todo = [r for r in batch if r.text.strip()]
         if todo:
             sketches = self.hasher.sketch_batch([r.text for r in todo])
             for i, record in enumerate(todo):
-                record.meta["near"] = sketches[i]
+                record.meta[NAME] = sketches[i]
 
 
 @njit(cache=True, nogil=True)
@@ -186,22 +219,6 @@ def _overlaps(left, right, offsets, shingles):  # type: ignore[no-untyped-def]
                 j += 1
         out[p] = inter
     return out
-
-
-@njit(cache=True, nogil=True)
-def take_greedy(left, right, n):  # type: ignore[no-untyped-def]
-    """Greedy clusters from verified (better, worse) pairs sorted by the better one's keep rank.
-
-    Returns ``keeper_of``: the keeper of each taken document, -1 for the others.
-    """
-    keeper_of = np.full(n, -1, dtype=np.int64)
-    for p in range(left.shape[0]):
-        u = left[p]
-        v = right[p]
-        if keeper_of[u] != -1 or keeper_of[v] != -1:
-            continue  # u was taken (it keeps nothing) or v already has a better-ranked keeper
-        keeper_of[v] = u
-    return keeper_of
 
 
 @njit(cache=True, nogil=True)
@@ -250,18 +267,18 @@ class NearStats:
         return dict(self.__dict__)
 
 
-class NearIndex:
+class NearIndex(LevelIndex):
     """Collects sketches on disk, then decides near copies (see the module text)."""
 
-    def __init__(self, work: Path, options: NearOptions, hasher: MinHasher) -> None:
+    def __init__(self, work: Path, options: NearOptions, stage: NearSketch | None = None) -> None:
         self.options = options
-        self.hasher = hasher
+        self.hasher = stage.hasher if stage is not None else options.hasher()
         self.work = Path(work)
         self.work.mkdir(parents=True, exist_ok=True)
-        self.bands = hasher.bands
+        self.bands = self.hasher.bands
         self._offsets = array("q", [0])
         self._rank = array("d")
-        self._tokens = Counter[str]()
+        self._counts = Counter[str]()  # documents sketched, short, without words
         # appended to: a resumed run cuts them back to its checkpoint (restore), a new run starts
         # in an emptied work folder (retold.engine.state.clear)
         self._shingles = open(self.work / "shingles.u32", "ab")  # noqa: SIM115 (closed in close())
@@ -275,29 +292,44 @@ class NearIndex:
     def __len__(self) -> int:
         return len(self._rank)
 
-    def add(self, sketch: Sketch | None, rank: float) -> None:
-        """Add the next document (``None`` for one with no text: it takes no part)."""
+    def add(self, record: Record, rank: float) -> None:
+        """Add the next document (one with no text has no sketch: it takes no part)."""
+        sketch = record.meta.get(NAME)
         if sketch is None or sketch.tokens == 0:
             self._buffer[self._filled] = 0
             if sketch is not None:
-                self._tokens["no_words"] += 1
+                self._counts["no_words"] += 1
         else:
             self._buffer[self._filled] = sketch.bands
             self._shingles.write(sketch.shingles.tobytes())
-            self._tokens["documents"] += 1
-            self._tokens["short"] += sketch.short
+            self._counts["documents"] += 1
+            self._counts["short"] += sketch.short
         self._offsets.append(self._offsets[-1] + (0 if sketch is None else len(sketch.shingles)))
         self._rank.append(rank)
         self._filled += 1
         if self._filled == _CHUNK:
             self._flush()
 
-    def add_saved(
-        self, count: int, docs: np.ndarray, offsets: np.ndarray, shingles: Path, keys: np.ndarray, rank: float
-    ) -> None:
-        """Add ``count`` documents of an earlier run (its saved index, :mod:`retold.dedup.saved`), all
-        of rank ``rank``: ``docs`` have the sets (``offsets`` into the file ``shingles``) and band
-        ``keys``; the others take no part (as a document without text)."""
+    def parameters(self) -> dict[str, Any]:
+        """What makes two runs' band keys and shingle sets comparable."""
+        h = self.hasher
+        return {
+            "num_perm": h.num_perm,
+            "ngram": h.ngram,
+            "unit": h.unit,
+            "bands": h.bands,
+            "rows": h.rows,
+            "seed": h.seed,
+        }
+
+    def extend(self, saved: SavedIndex, rank: float) -> None:
+        """The kept documents of an earlier run have their sets and band keys in its index; the
+        others take no part (as a document without text)."""
+        count = saved.documents
+        docs = np.fromfile(saved.path / "near.docs.i64", dtype=np.int64)
+        offsets = np.fromfile(saved.path / "near.offsets.i64", dtype=np.int64)
+        keys = np.fromfile(saved.path / "near.bands.u64", dtype=np.uint64).reshape(len(docs), self.bands)
+        shingles = saved.path / "near.shingles.u32"
         self._flush()
         for j, fh in enumerate(self._band_files):
             column = np.zeros(count, dtype=np.uint64)
@@ -311,11 +343,20 @@ class NearIndex:
         self._offsets.frombytes(ends.astype(np.int64).tobytes())
         self._rank.frombytes(np.full(count, rank, dtype=np.float64).tobytes())
 
-    def spill(self) -> tuple[np.ndarray, Path, list[Path]]:
-        """(set offsets of every document, the shingles file, the band key files), all on disk."""
+    def save(self, dest: Path, start: int, kept: np.ndarray) -> dict[str, Any]:
+        """Band keys and sorted shingle sets of this run's kept documents (those with words)."""
         self.close()
-        paths = [self._band_path(j) for j in range(self.bands)]
-        return np.frombuffer(self._offsets, dtype=np.int64), self.work / "shingles.u32", paths
+        offsets = np.frombuffer(self._offsets, dtype=np.int64)[start:]
+        n = len(offsets) - 1
+        docs = kept[np.diff(offsets)[kept] > 0]
+        _copy_sets(self.work / "shingles.u32", offsets, docs, dest)
+        keys = np.zeros((len(docs), self.bands), dtype=np.uint64)
+        for j in range(self.bands):
+            column = np.fromfile(self._band_path(j), dtype=np.uint64, count=start + n)
+            keys[:, j] = column[start + docs]
+        docs.astype(np.int64).tofile(dest / "near.docs.i64")
+        keys.tofile(dest / "near.bands.u64")
+        return {**self.parameters(), "documents": len(docs)}
 
     def _flush(self) -> None:
         for j, fh in enumerate(self._band_files):
@@ -331,7 +372,7 @@ class NearIndex:
         return {
             "offsets": self._offsets.tobytes(),
             "rank": self._rank.tobytes(),
-            "tokens": dict(self._tokens),
+            "tokens": dict(self._counts),
             "sizes": [fh.tell() for fh in (self._shingles, *self._band_files)],
         }
 
@@ -339,7 +380,7 @@ class NearIndex:
         """Go on from a checkpoint: files cut back to their checkpointed sizes, appended to."""
         self._offsets = array("q", state["offsets"])
         self._rank = array("d", state["rank"])
-        self._tokens = Counter(state["tokens"])
+        self._counts = Counter(state["tokens"])
         self._filled = 0
         paths = [self.work / "shingles.u32", *(self._band_path(j) for j in range(self.bands))]
         handles = []
@@ -360,18 +401,26 @@ class NearIndex:
         for j in range(self.bands):
             yield np.fromfile(self._band_path(j), dtype=np.uint64)
 
-    def decide(self, decisions: Decisions, skip_before: int = 0) -> NearStats:
-        """Drop near copies among the documents still kept in ``decisions``; return the figures.
+    def decide(self, decisions: Decisions, context: DecideContext) -> Outcome:
+        """Drop near copies among the documents still kept in ``decisions``."""
+        stats = self._decide(decisions, context.skip_before)
+        figures = {
+            **stats.to_json(),
+            "threshold": self.options.threshold,
+            "measure": self.options.measure,
+            "shingle": f"{self.hasher.ngram}-{self.hasher.unit}",
+            "num_perm": self.hasher.num_perm,
+        }
+        return Outcome(stats.clusters, figures)
 
-        Pairs of two documents numbered below ``skip_before`` (an earlier run's, decided then) are
-        not verified again."""
+    def _decide(self, decisions: Decisions, skip_before: int) -> NearStats:
         self.close()
         n = len(self._rank)
         assert n == decisions.n, "one sketch (or None) per document"
         stats = NearStats(
-            documents=self._tokens["documents"],
-            short=self._tokens["short"],
-            no_words=self._tokens["no_words"],
+            documents=self._counts["documents"],
+            short=self._counts["short"],
+            no_words=self._counts["no_words"],
             bands=self.bands,
             rows=self.hasher.rows,
         )
@@ -380,11 +429,7 @@ class NearIndex:
         offsets = np.frombuffer(self._offsets, dtype=np.int64)
         sizes = np.diff(offsets)
         active = (decisions.reason == 0) & (sizes > 0)
-        rank = np.frombuffer(self._rank, dtype=np.float64)
-        index = np.arange(n, dtype=np.int64)
-        by_rank = np.lexsort((index, rank))
-        pos = np.empty(n, dtype=np.int64)
-        pos[by_rank] = index
+        pos = rank_positions(np.frombuffer(self._rank, dtype=np.float64))
         shingle_path = self.work / "shingles.u32"
         threshold = np.float64(self.options.threshold)
         kept_left: list[np.ndarray] = []
@@ -416,16 +461,13 @@ class NearIndex:
             return stats
         order = np.lexsort((pos[right], pos[left]))
         left, right = left[order], right[order]
-        keeper_of = take_greedy(left, right, n)
-        taken, keepers, largest = decisions.fill_level("near", keeper_of)
+        keeper_of, taken, largest = decisions.greedy(NAME, left, right)
         inter = overlaps(keeper_of[taken], taken, offsets, shingle_path)
         jac, con = _measures(inter, sizes[keeper_of[taken]], sizes[taken])
-        decisions.reason[taken] = REASONS.index("near")
-        decisions.kept_of[taken] = keeper_of[taken]
-        decisions.similarity[taken] = jac if self.options.measure == "jaccard" else con
+        decisions.mark(NAME, taken, keeper_of[taken], jac if self.options.measure == "jaccard" else con)
         decisions.evidence_column("jaccard")[taken] = jac
         decisions.evidence_column("containment")[taken] = con
-        stats.clusters = len(keepers)
+        stats.clusters = len(np.unique(keeper_of[taken]))
         stats.dropped = len(taken)
         stats.largest_cluster = largest
         stats.largest_chained_component = int(_largest_component(left, right, n))
@@ -434,11 +476,6 @@ class NearIndex:
     def _score(self, inter: np.ndarray, size_left: np.ndarray, size_right: np.ndarray) -> np.ndarray:
         jac, con = _measures(inter, size_left, size_right)
         return jac if self.options.measure == "jaccard" else con
-
-    def remove(self) -> None:
-        self.close()
-        for path in self.work.glob("*"):
-            path.unlink(missing_ok=True)
 
 
 def _measures(
@@ -450,3 +487,34 @@ def _measures(
     jac = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
     con = np.divide(inter, size_drop, out=np.zeros_like(inter), where=size_drop > 0)
     return jac, con
+
+
+def _copy_sets(src: Path, offsets: np.ndarray, docs: np.ndarray, dest: Path) -> None:
+    """The shingle sets of ``docs`` from the spill into ``near.shingles.u32`` (+ their offsets);
+    ``offsets``: this run's documents' offsets into ``src`` (in shingles)."""
+    sizes = np.diff(offsets)[docs]
+    local = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=local[1:])
+    local.tofile(dest / "near.offsets.i64")
+    with open(src, "rb") as fin, open(dest / "near.shingles.u32", "wb") as fout:
+        at = 0
+        while at < len(docs):  # runs of documents whose sets fit one read
+            lo = int(offsets[docs[at]])
+            stop = at + 1
+            while stop < len(docs) and int(offsets[docs[stop] + 1]) - lo <= _COPY_CHUNK:
+                stop += 1
+            hi = int(offsets[docs[stop - 1] + 1])
+            fin.seek(lo * 4)
+            block = np.frombuffer(fin.read((hi - lo) * 4), dtype=np.uint32)
+            pieces = [block[int(offsets[d]) - lo : int(offsets[d + 1]) - lo] for d in docs[at:stop]]
+            np.concatenate(pieces).tofile(fout)
+            at = stop
+
+
+LEVEL = Level(
+    name=NAME,
+    about="copies with edits: MinHash-LSH candidates verified on word 5-gram Jaccard (or containment)",
+    options=NearOptions,
+    stage=NearSketch,
+    index=NearIndex,
+)

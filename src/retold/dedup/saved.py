@@ -14,10 +14,11 @@ Files (raw little-endian arrays; ``manifest.json`` names the format and its vers
 ``ids.jsonl``        the id of each readable document of the run, in input order
 ``fate.i8``          each document's outcome: 0 kept, else its reason (:data:`REASONS`)
 ``kept_at.i64``      byte offset of each kept document's line in ``kept.jsonl`` (-1: not kept)
-``exact.*``          every document with a digest (kept *and* dropped: a new copy of a dropped
-                     document is an exact copy of it, as in a scan of both corpora together)
-``near.*``           kept documents: band keys, and the sorted shingle sets for verification
-``retold.*``         kept documents: whole-text vectors (names masked)
+``LEVEL.*``          each level's own files (:meth:`retold.dedup.level.LevelIndex.save`): the exact
+                     level's digests of every document, kept *and* dropped (a new copy of a dropped
+                     document is an exact copy of it, as in a scan of both corpora together); the
+                     near level's band keys and shingle sets and the retold level's whole-text
+                     vectors of the kept documents
 ==================== =========================================================================
 
 Size: ~25 bytes a document plus, for kept documents, 8 bytes a band, 4 bytes a shingle and, with
@@ -34,55 +35,25 @@ import functools
 import json
 import os
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from retold import __version__
+from retold._version import __version__
 from retold.errors import RetoldError
+
+if TYPE_CHECKING:
+    from retold.dedup.level import LevelIndex
 
 FORMAT = "retold-index"
 VERSION = 1
 INDEX_DIR = "index"
 MANIFEST = "manifest.json"
-_COPY_CHUNK = 1 << 22  # shingles copied 16 MiB at a time
 
 
 class IncompatibleIndex(RetoldError):
     """A saved index that this run cannot use (missing, another version, other parameters)."""
-
-
-def near_parameters(hasher: Any) -> dict[str, Any]:
-    """What makes two runs' MinHash band keys and shingle sets comparable."""
-    return {
-        "num_perm": hasher.num_perm,
-        "ngram": hasher.ngram,
-        "unit": hasher.unit,
-        "bands": hasher.bands,
-        "rows": hasher.rows,
-        "seed": hasher.seed,
-    }
-
-
-@dataclass
-class LevelArrays:
-    """One run's per-level arrays for its own documents (numbered 0…n-1), as the engine has them."""
-
-    exact_docs: np.ndarray | None = None  # documents with a digest
-    exact_digest: bytes = b""  # 16 bytes each
-    near_offsets: np.ndarray | None = None  # n + 1 offsets into near_shingles (uint32 counts)
-    near_shingles: Path | None = None  # the spill: documents' sorted sets back to back
-    near_shingles_start: int = 0  # shingles (not bytes) before this run's first document
-    near_bands: list[Path] | None = None  # one uint64 file per band, a key per document
-    near_bands_start: int = 0  # keys before this run's first document
-    near_params: dict[str, Any] | None = None
-    retold_has: np.ndarray | None = None  # bool per document
-    retold_vectors: Path | None = None  # float32 rows of the documents that have one
-    retold_vectors_start: int = 0  # rows before this run's first document
-    retold_dim: int = 0
-    embedder: str = ""
 
 
 def save_index(
@@ -92,9 +63,11 @@ def save_index(
     kept_at: np.ndarray,
     kept_size: int,
     text_field: str,
-    arrays: LevelArrays,
+    indexes: dict[str, LevelIndex],
+    start: int,
 ) -> None:
-    """Write the index of a finished run into ``dest`` (a fresh folder the caller renames)."""
+    """Write the index of a finished run into ``dest`` (a fresh folder the caller renames): the
+    run's documents are numbered ``start``… in each level's ``indexes``."""
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
@@ -106,37 +79,10 @@ def save_index(
     np.asarray(kept_at, dtype=np.int64).tofile(dest / "kept_at.i64")
     kept = np.flatnonzero(fate == 0)
     levels: dict[str, Any] = {}
-    if arrays.exact_docs is not None:
-        order = np.argsort(arrays.exact_docs, kind="stable")
-        digest = np.frombuffer(arrays.exact_digest, dtype=np.uint8).reshape(-1, 16)[order]
-        arrays.exact_docs[order].astype(np.int64).tofile(dest / "exact.docs.i64")
-        digest.tofile(dest / "exact.digest.u8")
-        levels["exact"] = {
-            "hash": "xxh3-128",
-            "normalise": "nfc-casefold-whitespace",
-            "documents": len(order),
-        }
-    if arrays.near_offsets is not None and arrays.near_bands is not None:
-        offsets = arrays.near_offsets
-        sizes = np.diff(offsets)
-        docs = kept[sizes[kept] > 0]
-        _copy_sets(arrays.near_shingles, arrays.near_shingles_start, offsets, docs, dest)
-        keys = np.zeros((len(docs), len(arrays.near_bands)), dtype=np.uint64)
-        for j, path in enumerate(arrays.near_bands):
-            column = np.fromfile(path, dtype=np.uint64, count=arrays.near_bands_start + n)
-            keys[:, j] = column[arrays.near_bands_start + docs]
-        docs.astype(np.int64).tofile(dest / "near.docs.i64")
-        keys.tofile(dest / "near.bands.u64")
-        levels["near"] = {**(arrays.near_params or {}), "documents": len(docs)}
-    if arrays.retold_has is not None and arrays.retold_vectors is not None and arrays.retold_dim:
-        has = arrays.retold_has
-        docs = kept[has[kept]]
-        row = np.cumsum(has) - 1
-        vectors = np.memmap(arrays.retold_vectors, dtype=np.float32, mode="r").reshape(-1, arrays.retold_dim)
-        np.asarray(vectors[arrays.retold_vectors_start + row[docs]]).tofile(dest / "retold.vectors.f32")
-        del vectors
-        docs.astype(np.int64).tofile(dest / "retold.docs.i64")
-        levels["retold"] = {"embedder": arrays.embedder, "dim": arrays.retold_dim, "documents": len(docs)}
+    for name, index in indexes.items():
+        entry = index.save(dest, start, kept)
+        if entry:
+            levels[name] = entry
     manifest = {
         "format": FORMAT,
         "version": VERSION,
@@ -148,28 +94,6 @@ def save_index(
         "levels": levels,
     }
     (dest / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-
-
-def _copy_sets(src: Path | None, start: int, offsets: np.ndarray, docs: np.ndarray, dest: Path) -> None:
-    """The shingle sets of ``docs`` from the spill into ``near.shingles.u32`` (+ their offsets)."""
-    assert src is not None
-    sizes = np.diff(offsets)[docs]
-    local = np.zeros(len(docs) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=local[1:])
-    local.tofile(dest / "near.offsets.i64")
-    with open(src, "rb") as fin, open(dest / "near.shingles.u32", "wb") as fout:
-        at = 0
-        while at < len(docs):  # runs of documents whose sets fit one read
-            lo = int(offsets[docs[at]])
-            stop = at + 1
-            while stop < len(docs) and int(offsets[docs[stop] + 1]) - lo <= _COPY_CHUNK:
-                stop += 1
-            hi = int(offsets[docs[stop - 1] + 1])
-            fin.seek((start + lo) * 4)
-            block = np.frombuffer(fin.read((hi - lo) * 4), dtype=np.uint32)
-            pieces = [block[int(offsets[d]) - lo : int(offsets[d + 1]) - lo] for d in docs[at:stop]]
-            np.concatenate(pieces).tofile(fout)
-            at = stop
 
 
 class SavedIndex:
@@ -192,24 +116,6 @@ class SavedIndex:
     @functools.cached_property
     def kept_at(self) -> np.ndarray:
         return np.fromfile(self.path / "kept_at.i64", dtype=np.int64)
-
-    def exact(self) -> tuple[np.ndarray, bytes]:
-        docs = np.fromfile(self.path / "exact.docs.i64", dtype=np.int64)
-        return docs, (self.path / "exact.digest.u8").read_bytes()
-
-    def near(self) -> tuple[np.ndarray, np.ndarray, Path, np.ndarray]:
-        """(documents, set offsets, shingles file, band keys documents × bands)."""
-        docs = np.fromfile(self.path / "near.docs.i64", dtype=np.int64)
-        offsets = np.fromfile(self.path / "near.offsets.i64", dtype=np.int64)
-        bands = int(self.manifest["levels"]["near"]["bands"])
-        keys = np.fromfile(self.path / "near.bands.u64", dtype=np.uint64).reshape(len(docs), bands)
-        return docs, offsets, self.path / "near.shingles.u32", keys
-
-    def retold(self) -> tuple[np.ndarray, np.ndarray]:
-        docs = np.fromfile(self.path / "retold.docs.i64", dtype=np.int64)
-        dim = int(self.manifest["levels"]["retold"]["dim"])
-        vectors = np.fromfile(self.path / "retold.vectors.f32", dtype=np.float32).reshape(len(docs), dim)
-        return docs, vectors
 
     def texts(self, docs: list[int]) -> dict[int, str]:
         """The texts of kept documents, read back from the folder's kept.jsonl (a line each)."""

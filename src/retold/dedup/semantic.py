@@ -41,26 +41,30 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numba import njit, prange
 
-from retold.config import (
-    DEFAULT_BOILERPLATE_DOCS,
-    DEFAULT_RETOLD_CANDIDATE,
-    DEFAULT_RETOLD_MARGIN,
-    DEFAULT_RETOLD_NEIGHBOURS,
-    DEFAULT_RETOLD_THRESHOLD,
-)
 from retold.corpus.writers import reopen_at
-from retold.dedup.clusters import REASONS, Decisions
-from retold.dedup.names import find_names, mask_names, name_mapping
-from retold.dedup.near import take_greedy
+from retold.dedup.clusters import Decisions, rank_positions
+from retold.dedup.level import DecideContext, Level, LevelIndex, Outcome
+from retold.dedup.names import find_names, mask_names, masked, name_mapping
+from retold.options import option
 from retold.records import Record
 from retold.stages import BatchStage
 from retold.text import sentences, word_count
 
+if TYPE_CHECKING:
+    from retold.dedup.saved import SavedIndex
+
+NAME = "retold"
+#: A sentence pair counts for its cosine above this margin in the alignment.
+MARGIN = 0.35
+#: Candidates: each document's nearest neighbours by whole-text cosine.
+NEIGHBOURS = 10
+#: An edge sentence recurring in this many otherwise unrelated documents is boilerplate.
+BOILERPLATE_DOCS = 5
 SHUFFLES = 16
 #: A pair needs this many aligned sentences (cosine above the margin): two lines of a chat
 #: refusal ("I'm here to help you with your story." / "What would you like to happen next?")
@@ -101,13 +105,37 @@ _BLOCK = 2048
 class RetoldOptions:
     """How retold pairs are found (see the module text for each figure's meaning)."""
 
-    threshold: float = DEFAULT_RETOLD_THRESHOLD
-    candidate_threshold: float = DEFAULT_RETOLD_CANDIDATE
-    neighbours: int = DEFAULT_RETOLD_NEIGHBOURS
-    margin: float = DEFAULT_RETOLD_MARGIN
-    boilerplate_docs: int = DEFAULT_BOILERPLATE_DOCS
-    embedder: str | None = None  # static model: None = distilled from the default transformer
-    verifier: str | None = None  # sentence-transformers model: None = all-MiniLM-L6-v2
+    threshold: float = option(
+        "retold_threshold",
+        0.02,
+        "Order gain of the sentence alignment at which a candidate pair is retold.",
+        kind=float,
+        low=-1.0,
+        high=1.0,
+    )
+    candidate_threshold: float = option(
+        "retold_candidate",
+        0.5,
+        "Whole-text cosine (names masked, static model) at which a pair is verified.",
+        kind=float,
+        low=-1.0,
+        high=1.0,
+    )
+    embedder: str | None = option(
+        "embedder",
+        None,
+        "Static (model2vec) model for retold candidates and the audit's document vectors, path or name.",
+        shown_default="distilled from all-MiniLM-L6-v2 on first use, cached",
+    )
+    verifier: str | None = option(
+        "verifier",
+        None,
+        "sentence-transformers model (path or name) for retold verification; static: the static model.",
+        shown_default="all-MiniLM-L6-v2",
+    )
+    neighbours: int = NEIGHBOURS
+    margin: float = MARGIN
+    boilerplate_docs: int = BOILERPLATE_DOCS
 
     def __post_init__(self) -> None:
         if not -1.0 <= self.threshold <= 1.0:
@@ -118,27 +146,24 @@ class RetoldOptions:
             raise ValueError("retold neighbours must be at least 1")
 
 
-def masked(text: str) -> str:
-    """The text with its proper names masked (what both steps compare)."""
-    return mask_names(text, find_names(text))
-
-
 class RetoldEmbed(BatchStage):
-    """Pass 1 of the retold level: ``record.meta["retold"]`` = the masked whole-text vector."""
+    """Pass 1 of the retold level: ``record.meta[NAME]`` = the masked whole-text vector."""
 
     name = "retold-embed"
     batch_size = 1024  # the tokenizer spreads a batch over the cores; small batches idle them
 
-    def __init__(self, embedder: Any) -> None:
+    def __init__(self, options: RetoldOptions) -> None:
+        from retold.embed import load
+
         super().__init__()
-        self.embedder = embedder
+        self.embedder = load(options.embedder, kind="static")
 
     def process_batch(self, batch: list[Record]) -> None:
         todo = [r for r in batch if word_count(r.text)]
         if todo:
             vectors = self.embedder.encode([masked(r.text) for r in todo])
             for record, vector in zip(todo, vectors, strict=True):
-                record.meta["retold"] = vector
+                record.meta[NAME] = vector
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -262,7 +287,7 @@ class RetoldMatch:
 class Verifier:
     """The finer measure: sentence alignment with the transformer, names masked."""
 
-    def __init__(self, model: Any, margin: float = DEFAULT_RETOLD_MARGIN) -> None:
+    def __init__(self, model: Any, margin: float = MARGIN) -> None:
         self.model = model
         self.margin = margin
 
@@ -420,32 +445,57 @@ class RetoldStats:
         return out
 
 
-class RetoldIndex:
-    """Collects the masked whole-text vectors on disk, then decides retold pairs."""
+def load_verifier(options: RetoldOptions) -> Verifier:
+    """The verifier ``options`` name: a sentence-transformers model, or ``static[:MODEL]``."""
+    from retold.embed import load
 
-    def __init__(self, work: Path, options: RetoldOptions, verifier: Callable[[], Verifier]) -> None:
+    spec = options.verifier or ""
+    if spec == "static" or spec.startswith("static:"):  # the fast verifier: a static model
+        return Verifier(load(spec.partition(":")[2] or options.embedder, kind="static"), options.margin)
+    return Verifier(load(options.verifier, kind="transformer"), options.margin)
+
+
+class RetoldIndex(LevelIndex):
+    """Collects the masked whole-text vectors on disk, then decides retold pairs.
+
+    The verifier model loads only when there are candidate pairs to verify."""
+
+    def __init__(
+        self,
+        work: Path,
+        options: RetoldOptions,
+        stage: RetoldEmbed | None = None,
+        verifier: Callable[[], Verifier] | None = None,
+    ) -> None:
         self.options = options
         self.work = Path(work)
         self.work.mkdir(parents=True, exist_ok=True)
-        self._verifier = verifier
+        self._verifier = verifier or (lambda: load_verifier(options))
         self._path = self.work / "vectors.f32"
         self._fh = open(self._path, "ab")  # noqa: SIM115 (closed in close(); see NearIndex on "ab")
         self._has = array("b")
         self._rank = array("d")
         self.dim = 0
-        self.embedder_name = ""
+        self.embedder_name = stage.embedder.name if stage is not None else ""
         self.verifier_name = ""
 
-    def add(self, vector: np.ndarray | None, rank: float) -> None:
+    def add(self, record: Record, rank: float) -> None:
+        vector = record.meta.get(NAME)
         if vector is not None:
             self.dim = len(vector)
             self._fh.write(np.asarray(vector, dtype=np.float32).tobytes())
         self._has.append(vector is not None)
         self._rank.append(rank)
 
-    def add_saved(self, count: int, docs: np.ndarray, vectors: np.ndarray, rank: float) -> None:
-        """Add ``count`` documents of an earlier run (its saved index), all of rank ``rank``;
-        ``docs`` (ascending) have the ``vectors``."""
+    def parameters(self) -> dict[str, Any]:
+        return {"embedder": self.embedder_name}
+
+    def extend(self, saved: SavedIndex, rank: float) -> None:
+        """The kept documents of an earlier run have their vectors in its index."""
+        count = saved.documents
+        docs = np.fromfile(saved.path / "retold.docs.i64", dtype=np.int64)
+        dim = int(saved.manifest["levels"][NAME]["dim"])
+        vectors = np.fromfile(saved.path / "retold.vectors.f32", dtype=np.float32).reshape(len(docs), dim)
         has = np.zeros(count, dtype=np.int8)
         has[docs] = 1
         if len(docs):
@@ -454,10 +504,21 @@ class RetoldIndex:
         self._has.frombytes(has.tobytes())
         self._rank.frombytes(np.full(count, rank, dtype=np.float64).tobytes())
 
-    def spill(self) -> tuple[np.ndarray, Path, int]:
-        """(whether each document has a vector, the vectors' file, their dimension)."""
+    def save(self, dest: Path, start: int, kept: np.ndarray) -> dict[str, Any]:
+        """The whole-text vectors of this run's kept documents."""
         self.close()
-        return np.frombuffer(self._has, dtype=np.int8).astype(bool), self._path, self.dim
+        has = np.frombuffer(self._has, dtype=np.int8).astype(bool)
+        if not self.dim:
+            return {}
+        first = int(has[:start].sum())  # vectors before this run's first document
+        has = has[start:]
+        docs = kept[has[kept]]
+        row = np.cumsum(has) - 1
+        vectors = np.memmap(self._path, dtype=np.float32, mode="r").reshape(-1, self.dim)
+        np.asarray(vectors[first + row[docs]]).tofile(dest / "retold.vectors.f32")
+        del vectors
+        docs.astype(np.int64).tofile(dest / "retold.docs.i64")
+        return {"embedder": self.embedder_name, "dim": self.dim, "documents": len(docs)}
 
     def checkpoint(self) -> dict[str, Any]:
         """Flush to disk and return what a resumed run starts from."""
@@ -480,10 +541,6 @@ class RetoldIndex:
     def close(self) -> None:
         if not self._fh.closed:
             self._fh.close()
-
-    def remove(self) -> None:
-        self.close()
-        self._path.unlink(missing_ok=True)
 
     def vectors_of(self, docs: np.ndarray) -> np.ndarray:
         """The stored whole-text vectors of ``docs`` (each must have one)."""
@@ -532,11 +589,22 @@ class RetoldIndex:
         code, first = np.unique(lo_ * n + hi_, return_index=True)
         return code // n, code % n, cosine[first]
 
-    def decide(
-        self, decisions: Decisions, texts: Callable[[np.ndarray], dict[int, str]], skip_before: int = 0
+    def decide(self, decisions: Decisions, context: DecideContext) -> Outcome:
+        """Mark retold documents among those still kept."""
+        stats = self._decide(decisions, context.texts, context.skip_before)
+        self.close()
+        figures = {
+            **stats.to_json(),
+            "threshold": self.options.threshold,
+            "candidate_threshold": self.options.candidate_threshold,
+            "embedder": self.embedder_name,
+            "verifier": self.verifier_name,
+        }
+        return Outcome(stats.clusters, figures)
+
+    def _decide(
+        self, decisions: Decisions, texts: Callable[[np.ndarray], dict[int, str]], skip_before: int
     ) -> RetoldStats:
-        """Mark retold documents among those still kept; ``texts`` reads documents' texts. Pairs of
-        two documents numbered below ``skip_before`` (an earlier run's) are not verified again."""
         n = len(self._has)
         assert n == decisions.n, "one vector (or None) per document"
         stats = RetoldStats(documents=int(np.frombuffer(self._has, dtype=np.int8)[skip_before:].sum()))
@@ -549,10 +617,7 @@ class RetoldIndex:
         if not len(left):
             return stats
         t = time.perf_counter()
-        rank = np.frombuffer(self._rank, dtype=np.float64)
-        index = np.arange(n, dtype=np.int64)
-        pos = np.empty(n, dtype=np.int64)
-        pos[np.lexsort((index, rank))] = index
+        pos = rank_positions(np.frombuffer(self._rank, dtype=np.float64))
         better = pos[left] <= pos[right]  # (keeper side, other side) by keep rank
         keep_side = np.where(better, left, right)
         other = np.where(better, right, left)
@@ -585,17 +650,16 @@ class RetoldIndex:
         vl, vr = np.asarray(ok_left, dtype=np.int64), np.asarray(ok_right, dtype=np.int64)
         order = np.lexsort((pos[vr], pos[vl]))
         vl, vr = vl[order], vr[order]
-        keeper_of = take_greedy(vl, vr, n)
-        taken, keepers, largest = decisions.fill_level("retold", keeper_of)
-        notes = decisions.notes_for("retold")
-        for d in taken.tolist():
+        keeper_of, taken, largest = decisions.greedy(NAME, vl, vr)
+        notes = decisions.notes_for(NAME)
+        gains = np.zeros(len(taken))
+        for at, d in enumerate(taken.tolist()):
             k = int(keeper_of[d])
             match, swapped = results[k, d]
-            decisions.reason[d] = REASONS.index("retold")
-            decisions.kept_of[d] = k
-            decisions.similarity[d] = match.order_gain
+            gains[at] = match.order_gain
             notes[d] = match.evidence(told[k], told[d], swapped)
-        stats.clusters = len(keepers)
+        decisions.mark(NAME, taken, keeper_of[taken], gains)
+        stats.clusters = len(np.unique(keeper_of[taken]))
         stats.members = len(taken)
         stats.largest_cluster = largest
         return stats
@@ -649,6 +713,16 @@ class RetoldIndex:
         return keep_left, keep_right
 
 
+LEVEL = Level(
+    name=NAME,
+    about="the same story told again with other names and words: names masked, sentence alignment in order",
+    options=RetoldOptions,
+    stage=RetoldEmbed,
+    index=RetoldIndex,
+    on=False,
+    drops=False,
+)
+
 __all__ = [
     "RetoldEmbed",
     "RetoldIndex",
@@ -656,5 +730,4 @@ __all__ = [
     "RetoldOptions",
     "Verifier",
     "distinct_anchor",
-    "masked",
 ]

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from retold.api import scan
+from retold.config import ScanConfig
 from retold.corpus.writers import AtomicWriter, write_json_atomic
 from retold.demo.generator import clean_texts, generate_corpus
 from retold.result import ScanResult
@@ -80,7 +80,9 @@ def run_demo(out: Path, stories: int = 200, seed: int = 0, quiet: bool = True) -
     with AtomicWriter(truth_path) as w:
         for t in truth:
             w.write_json({"id": t.id, "kind": t.kind, "of": t.of, "note": t.note})
-    result = scan(corpus, out=out / "scan", quiet=quiet)
+    from retold.engine.local import RunOptions, run_scan
+
+    result = run_scan([str(corpus)], out / "scan", ScanConfig(), "scan", RunOptions(quiet=quiet))
     report = DemoReport(result, corpus, truth_path, score(result, truth, clean_texts(stories, seed)))
     write_json_atomic(out / "demo_scores.json", report.to_json())
     return report

@@ -24,26 +24,16 @@ BATCH = 512  # records a task: large enough that pickling is a small share of th
 AUTO_BYTES = 16 << 20  # inputs smaller than this run in one process (starting workers costs ~2 s)
 
 
-def make_stages(config: ScanConfig, mode: str) -> list[Stage]:
-    """The per-document stages of pass 1, in order, for ``config`` and the verb ``mode``."""
-    from retold.dedup.exact import ExactSignature
+def make_stages(config: ScanConfig, detects: bool) -> list[Stage]:
+    """Pass 1's per-document stages, in order: repair (unless switched off), then the stage of each
+    level in ``config.levels`` when the verb ``detects`` duplicates."""
+    from retold.dedup import registry
     from retold.repair.stage import RepairStage
 
-    stages: list[Stage] = []
-    detect = mode in ("scan", "audit")
-    if config.repair:
-        stages.append(RepairStage(config.text_field))
-    if detect and "exact" in config.levels:
-        stages.append(ExactSignature())
-    if detect and "near" in config.levels:
-        from retold.dedup.near import NearSketch  # numba: only when the level runs
-
-        stages.append(NearSketch(config.near_options().hasher()))
-    if detect and "retold" in config.levels:
-        from retold.dedup.semantic import RetoldEmbed
-        from retold.embed import load
-
-        stages.append(RetoldEmbed(load(config.retold_options().embedder, kind="static")))
+    stages: list[Stage] = [RepairStage(config.text_field)] if config.repair else []
+    if detects:
+        for name in config.levels:
+            stages.append(registry.level(name).stage(config.options(name)))
     return stages
 
 
@@ -57,9 +47,22 @@ def auto_workers(workers: int | None, input_bytes: int) -> int:
 _STAGES: list[Stage] = []
 
 
-def _init(config: ScanConfig, mode: str) -> None:
+def _init(config: ScanConfig, detects: bool, extra_levels: list[Any]) -> None:
+    """A worker's stages. ``extra_levels``: levels registered in the parent beyond the built-in
+    ones (a plugin's, a test's), registered here too."""
     global _STAGES
-    _STAGES = make_stages(config, mode)
+    from retold.dedup import registry
+
+    for level in extra_levels:
+        registry.register(level)
+    _STAGES = make_stages(config, detects)
+
+
+def extra_levels() -> list[Any]:
+    """The levels registered in this process beyond the built-in ones (for workers to register)."""
+    from retold.dedup import registry
+
+    return [lv for lv in registry.levels() if lv.name not in registry.BUILTIN_NAMES]
 
 
 def _run_batch(batch: list[Record]) -> tuple[list[Record], list[dict[str, int]]]:
@@ -76,9 +79,9 @@ def _run_batch(batch: list[Record]) -> tuple[list[Record], list[dict[str, int]]]
 class Workers:
     """A pool of worker processes running pass 1's stages; ``run`` keeps the input order."""
 
-    def __init__(self, workers: int, config: ScanConfig, mode: str) -> None:
+    def __init__(self, workers: int, config: ScanConfig, detects: bool) -> None:
         context = multiprocessing.get_context("spawn")
-        self.pool = context.Pool(workers, initializer=_init, initargs=(config, mode))
+        self.pool = context.Pool(workers, initializer=_init, initargs=(config, detects, extra_levels()))
 
     def run(self, records: Iterable[Record], stages: list[Stage]) -> Iterator[Record]:
         """The records annotated by the workers; their counts are added to ``stages``' stats."""
@@ -96,7 +99,3 @@ class Workers:
     def terminate(self) -> None:
         self.pool.terminate()
         self.pool.join()
-
-
-def describe(workers: int) -> dict[str, Any]:
-    return {"workers": workers, "start_method": "spawn" if workers > 1 else None}

@@ -28,9 +28,9 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from retold import __version__
+from retold._version import __version__
 from retold.config import ScanConfig
-from retold.engine.parallel import BATCH, _init, _run_batch
+from retold.engine.parallel import BATCH, _init, _run_batch, extra_levels
 from retold.errors import BadOption, RetoldError
 from retold.records import Record
 from retold.stages import Stage
@@ -45,8 +45,8 @@ class EngineNotAvailable(RetoldError):
 class _StageActor:
     """Holds pass 1's stages on a worker (made a Ray actor by :class:`RayWorkers`)."""
 
-    def __init__(self, config: ScanConfig, mode: str) -> None:
-        _init(config, mode)
+    def __init__(self, config: ScanConfig, detects: bool, levels: list[Any]) -> None:
+        _init(config, detects, levels)
 
     def version(self) -> str:
         return __version__
@@ -88,7 +88,7 @@ class RayWorkers:
     """
 
     def __init__(
-        self, config: ScanConfig, mode: str, address: str | None = None, workers: int | None = None
+        self, config: ScanConfig, detects: bool, address: str | None = None, workers: int | None = None
     ) -> None:
         ray = _ray()
         self.ray = ray
@@ -113,7 +113,7 @@ class RayWorkers:
             cpus = int(ray.cluster_resources().get("CPU", 1))
             self.workers = max(1, workers if workers is not None else cpus)
             actor = ray.remote(num_cpus=1)(_StageActor)
-            self.actors = [actor.remote(config, mode) for _ in range(self.workers)]
+            self.actors = [actor.remote(config, detects, extra_levels()) for _ in range(self.workers)]
             versions = set(ray.get([a.version.remote() for a in self.actors]))
             if versions != {__version__}:
                 raise BadOption(
@@ -153,10 +153,6 @@ class RayWorkers:
             self.started = False
 
     terminate = close
-
-
-def describe(workers: RayWorkers) -> dict[str, Any]:
-    return {"engine": "ray", "workers": workers.workers, "ray_address": workers.address}
 
 
 #: What makes a one-node cluster bind to loopback and authenticate with its own token.

@@ -31,7 +31,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from retold import __version__
+from retold._version import __version__
 from retold.corpus.sources import Source
 from retold.errors import OutputNotWritable
 

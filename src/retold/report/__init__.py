@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from retold.audit import audit_texts, sample_positions
+from retold.corpus.spool import texts_at
 from retold.corpus.writers import AtomicWriter, pretty_json, staged_files
 from retold.dedup.clusters import REASONS
-from retold.engine.spool import texts_at
 from retold.report.html import render
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def audit_report(
         [ids[i] for i in positions],
         reference=reference,
         lang=config.lang,
-        embedder=config.embedder,
+        embedder=config.value("embedder"),
         documents=int(n - empty.sum()),
     )
     shown = []

@@ -1,0 +1,145 @@
+"""kept.jsonl, dropped.jsonl and clusters.jsonl: each document's fate, written from the spool.
+
+Every output line is built here. A kept or dropped line is the input record with one field added,
+``retold``: what retold did to it (:func:`kept_note`, :func:`dropped_note`); a clusters.jsonl line
+is one (document, level) membership (:func:`cluster_rows`).
+
+The one fast path: the record is already JSON in the spool (``{...}``), so the ``retold`` field is
+appended to that text (:func:`with_note`) instead of parsing and serialising the record again,
+which would cost about as much as the rest of the write together. It gives the bytes
+``dumps({**record, "retold": note})`` gives, because the spool was written by :func:`dumps` too.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retold.corpus.spool import read_spool
+from retold.corpus.writers import AtomicWriter, dumps
+from retold.dedup.clusters import REASONS, Decisions
+from retold.dedup.saved import Prefix
+from retold.progress import progress
+
+
+def with_note(record_json: str, note: dict[str, Any]) -> str:
+    """``record_json`` (a JSON object with at least one field) with ``"retold": note`` added last.
+
+    >>> with_note('{"text": "a"}', {"id": "x"})
+    '{"text": "a", "retold": {"id": "x"}}'
+    """
+    return record_json[:-1] + ', "retold": ' + dumps(note) + "}"
+
+
+class Names:
+    """Ids and folders of documents by number: this run's, and those of ``--against`` indexes."""
+
+    def __init__(self, ids: list[str], prefix: Prefix) -> None:
+        self.ids = ids
+        self.prefix = prefix
+
+    def id_of(self, k: int) -> str:
+        base = self.prefix.size
+        return self.ids[k - base] if k >= base else self.prefix.id_of(k)
+
+    def where(self, note: dict[str, Any], k: int) -> dict[str, Any]:
+        """``note`` with ``against: FOLDER`` when document ``k`` is an earlier run's."""
+        if 0 <= k < self.prefix.size:
+            note["against"] = self.prefix.folder_of(k)
+        return note
+
+
+def kept_note(rec_id: str, fixes: list[str]) -> dict[str, Any]:
+    return {"id": rec_id, "fixes": fixes}
+
+
+def dropped_note(d: Decisions, i: int, rec_id: str, fixes: list[str], names: Names) -> dict[str, Any]:
+    """Why document ``i`` was dropped: the level, the document it matched, the score, the evidence."""
+    kept_of = int(d.kept_of[i])
+    level = REASONS[int(d.reason[i])]
+    note: dict[str, Any] = {
+        "id": rec_id,
+        "reason": level,
+        "kept_id": names.id_of(kept_of) if kept_of >= 0 else None,
+        "similarity": score(d.similarity[i]),
+        "cluster_id": cluster_name(d, level, i),
+        "fixes": fixes,
+    }
+    evidence = {k: score(col[i]) for k, col in d.evidence.items() if not math.isnan(col[i])}
+    evidence.update(d.notes.get(level, {}).get(i, {}))
+    if evidence:
+        note["evidence"] = evidence
+    return names.where(note, kept_of)
+
+
+def cluster_rows(d: Decisions, i: int, rec_id: str, names: Names) -> Iterator[dict[str, Any]]:
+    """Document ``i``'s membership of each level's cluster it belongs to."""
+    for level, lc in d.levels.items():
+        if lc.cluster[i] < 0:
+            continue
+        keeper = int(lc.keeper[i])
+        row: dict[str, Any] = {
+            "id": rec_id,
+            "cluster_id": cluster_name(d, level, i),
+            "level": level,
+            "cluster_size": int(lc.size[i]),
+            "kept": int(d.reason[i]) == 0,
+            "kept_id": names.id_of(keeper),
+            "similarity": score(d.similarity[i]) if keeper != i and int(d.kept_of[i]) == keeper else None,
+        }
+        note = d.notes.get(level, {}).get(i)
+        if note is not None:
+            row["evidence"] = note
+        yield names.where(row, keeper)
+
+
+def write_outputs(
+    out: Path, spool: Path, names: Names, d: Decisions, decided: bool, quiet: bool
+) -> tuple[list[AtomicWriter], np.ndarray]:
+    """Write kept.jsonl (and, when ``decided``, dropped.jsonl and clusters.jsonl) to temporary
+    files; the caller puts them in place. Returns the writers and each document's byte offset in
+    kept.jsonl (-1: not kept), for the saved index.
+
+    Documents ``prefix.size``… are this run's, the spool's lines in order."""
+    base = names.prefix.size
+    kept_at = np.full(len(names.ids), -1, dtype=np.int64)
+    kept_w = AtomicWriter(out / "kept.jsonl")
+    dropped_w = AtomicWriter(out / "dropped.jsonl") if decided else None
+    clusters_w = AtomicWriter(out / "clusters.jsonl") if decided else None
+    writers = [w for w in (kept_w, dropped_w, clusters_w) if w is not None]
+    try:
+        lines = progress(read_spool(spool), "write", quiet, total=len(names.ids))
+        for j, (fixes, record_json) in enumerate(lines):
+            i = base + j
+            rec_id = names.ids[j]
+            if int(d.reason[i]) == 0:
+                kept_at[j] = kept_w.bytes
+                kept_w.write_line(with_note(record_json, kept_note(rec_id, fixes)))
+            else:
+                assert dropped_w is not None, "only a verb that decides drops documents"
+                dropped_w.write_line(with_note(record_json, dropped_note(d, i, rec_id, fixes, names)))
+            if clusters_w is not None:
+                for row in cluster_rows(d, i, rec_id, names):
+                    clusters_w.write_json(row)
+        for w in writers:
+            w.finish()
+    except BaseException:
+        for w in writers:
+            w.abort()
+        raise
+    return writers, kept_at
+
+
+def cluster_name(d: Decisions, level: str, i: int) -> str | None:
+    lc = d.levels.get(level)
+    if lc is None or lc.cluster[i] < 0:
+        return None
+    return f"{level}-{int(lc.cluster[i]) + 1}"
+
+
+def score(value: float) -> float | None:
+    return None if math.isnan(value) else round(float(value), 4)
