@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install -q --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test lint bench bench-repair bench-throughput bench-minhash bench-clough bench-near-scale bench-retold bench-audit bench-scale bench-scaleout clean
+.PHONY: demo test lint readme bench bench-repair bench-throughput bench-minhash bench-clough bench-near-scale bench-retold bench-audit bench-scale bench-scaleout clean
 
 $(BIN)/retold: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: $(VENV)/.dev
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+
+# the README's option reference, from --help (tests/test_docs.py checks it)
+readme: $(VENV)/.dev
+	$(BIN)/python tests/test_docs.py
 
 bench-repair: $(BIN)/retold
 	$(BIN)/python benchmarks/bench_repair.py

@@ -28,6 +28,7 @@ import argparse
 import gzip
 import itertools
 import json
+import shutil
 import statistics
 import tempfile
 import time
@@ -37,8 +38,9 @@ import numpy as np
 
 import retold
 from _common import DATA, SHARED, read_jsonl, require
-from retold.config import DEFAULT_RETOLD_THRESHOLD
 from retold.dedup import semantic
+from retold.dedup.semantic import RetoldOptions
+from retold.records import Record
 from retold.result import ScanResult
 
 THRESHOLDS = (0.0, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05)
@@ -110,7 +112,7 @@ def clough(tmp: Path) -> None:
             sum(1 for d in found if category[d] == c) / sum(1 for v in category.values() if v == c)
             for c in ("cut", "light", "heavy")
         ]
-        mark = "  <- default" if threshold == DEFAULT_RETOLD_THRESHOLD else ""
+        mark = "  <- default" if threshold == RetoldOptions().threshold else ""
         print(
             f"{threshold:9.3f} {precision:9.3f} {recall:6.3f} {f1:6.3f}   "
             f"{per[0]:.2f} / {per[1]:.2f} / {per[2]:.2f}        {fp:>3} / 38   ({wall:.0f} s){mark}"
@@ -136,12 +138,12 @@ def clough(tmp: Path) -> None:
     )
 
     # The distinctiveness gate (MIN_DISTINCT) at the default threshold, swept.
-    print(f"\nMIN_DISTINCT at threshold {DEFAULT_RETOLD_THRESHOLD} (default {semantic.MIN_DISTINCT}):")
+    print(f"\nMIN_DISTINCT at threshold {RetoldOptions().threshold} (default {semantic.MIN_DISTINCT}):")
     default = semantic.MIN_DISTINCT
     try:
         for gate in (0.0, 0.1, 0.15, 0.2, 0.25, 0.3):
             semantic.MIN_DISTINCT = gate
-            found, _ = scan(DEFAULT_RETOLD_THRESHOLD, f"clough-distinct-{gate}")
+            found, _ = scan(RetoldOptions().threshold, f"clough-distinct-{gate}")
             precision, recall, f1, _, fp, _ = _prf(found, category, every)
             print(
                 f"  {gate:4.2f}: precision {precision:.3f}, recall {recall:.3f}, F1 {f1:.3f}, non flagged {fp}"
@@ -227,7 +229,8 @@ def auc(score: np.ndarray, label: np.ndarray) -> float:
 
 
 def speed(tmp: Path) -> None:
-    from retold.dedup.semantic import RetoldEmbed, RetoldIndex, RetoldOptions, Verifier, masked
+    from retold.dedup.names import masked
+    from retold.dedup.semantic import RetoldEmbed, RetoldIndex, Verifier
     from retold.embed import load
     from retold.embed.static import StaticEmbedder
 
@@ -244,12 +247,17 @@ def speed(tmp: Path) -> None:
     def ours() -> int:
         # a fresh embedder each round, so its table of tokenised words starts empty (as a scan's)
         embedder = StaticEmbedder(static.model, static.name)
-        index = RetoldIndex(tmp / "speed", options, lambda: None)  # type: ignore[arg-type,return-value]
+        index = RetoldIndex(tmp / "speed", options)
         for lo in range(0, len(texts), RetoldEmbed.batch_size):  # as the stage batches
-            for v in embedder.encode([masked(t) for t in texts[lo : lo + RetoldEmbed.batch_size]]):
-                index.add(v, 0.0)
+            batch = [
+                Record(str(i), t, {}, "", 0) for i, t in enumerate(texts[lo : lo + RetoldEmbed.batch_size])
+            ]
+            for record, v in zip(batch, embedder.encode([masked(r.text) for r in batch]), strict=True):
+                record.meta[semantic.NAME] = v
+                index.add(record, 0.0)
         left, _, _ = index.candidates(np.ones(len(texts), dtype=bool))
-        index.remove()
+        index.close()
+        shutil.rmtree(tmp / "speed")
         return len(left)
 
     def semhash() -> int:

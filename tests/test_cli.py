@@ -60,6 +60,26 @@ def test_quiet_prints_nothing(tmp_path: Path) -> None:
         (["scan", "noext", "--out", "o"], 1, "cannot tell the format of noext"),
         (["scan", "in.jsonl", "--out", "in.jsonl"], 2, "is a file"),
         (["frobnicate"], 2, "No such command"),
+        (
+            ["scan", "in.jsonl", "--out", "o", "--levels", "exact,nearr"],
+            2,
+            "unknown level 'nearr' in --levels (did you mean near?)",
+        ),
+        (
+            ["scan", "in.jsonl", "--out", "o", "--drop", "retold"],
+            2,
+            "--drop retold needs retold in --levels too",
+        ),
+        (
+            ["scan", "in.jsonl", "--out", "o", "--keep", "lngest"],
+            2,
+            "none of the first 50 records has 'lngest' (fields: id, text)",
+        ),
+        (
+            ["scan", "in.jsonl", "--out", "o", "--text-field", "story"],
+            2,
+            "--text-field: none of the first 52 records has it: no text field 'story'",
+        ),
     ],
 )
 def test_errors_are_one_line(tmp_path: Path, monkeypatch, args, code, message) -> None:
@@ -95,11 +115,9 @@ def test_all_quarantined_hint(tmp_path: Path) -> None:
     src = tmp_path / "s.jsonl"
     src.write_text('{"story": "a"}\n{"story": "b"}\n', encoding="utf-8")
     result = CliRunner().invoke(cli, ["scan", str(src), "--out", str(tmp_path / "o")])
-    assert result.exit_code == 0
-    assert (
-        "Warning: every record was quarantined: no text field 'text' (fields: story); pass --text-field"
-        in (result.output)
-    )
+    assert result.exit_code == 2  # a usage error, before any work
+    assert "no text field 'text' (fields: story); pass --text-field" in result.output
+    assert not (tmp_path / "o" / "summary.json").exists()
 
 
 def digest_folder(out: Path) -> dict[str, str]:
@@ -185,3 +203,34 @@ def test_python_m_retold() -> None:
         [sys.executable, "-m", "retold", "--version"], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == f"retold, version {retold.__version__}"
+
+
+def test_stdin_csv_is_sniffed(tmp_path: Path) -> None:
+    data = 'id,story\n1,"Once upon a time, a fox."\n2,"Once upon a time, a fox."\n3,Another tale entirely.\n'
+    result = CliRunner().invoke(
+        cli, ["scan", "-", "--text-field", "story", "-o", str(tmp_path / "o")], input=data
+    )
+    assert result.exit_code == 0, result.output
+    assert "3 documents in: kept 2, dropped 1 (exact 1)" in result.output
+
+
+def test_the_api_and_the_cli_take_the_same_options() -> None:
+    """Same names, and the CLI's values with no option given are the API's defaults."""
+    import inspect
+
+    positional = {"scan": ["in.jsonl"], "audit": ["in.jsonl"], "compare": ["a", "b"], "fix": ["in.jsonl"]}
+    for verb, args in positional.items():
+        parameters = inspect.signature(getattr(retold, verb)).parameters
+        values = cli.commands[verb].make_context(verb, [*args, "--out", "o"]).params
+        for name in ("inputs", "a", "b", "out"):
+            values.pop(name, None)
+        assert set(values) == set(parameters) - {"inputs", "a", "b", "out"}, verb
+        for name, value in values.items():
+            assert value == parameters[name].default, (verb, name)
+
+
+def test_an_unknown_api_option_names_the_closest(tmp_path: Path) -> None:
+    with pytest.raises(
+        TypeError, match="unexpected keyword argument 'near_treshold'; did you mean 'near_threshold'"
+    ):
+        retold.scan(tmp_path / "x.jsonl", out=tmp_path / "o", near_treshold=0.8)

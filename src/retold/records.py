@@ -8,7 +8,6 @@ every one ends as kept, dropped or quarantined.
 from __future__ import annotations
 
 import base64
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,7 +67,3 @@ def clip_raw(raw: bytes, full_size: int | None = None) -> tuple[bytes, int | Non
     if len(raw) <= MAX_QUARANTINE_RAW and full_size is None:
         return raw, None
     return raw[:MAX_QUARANTINE_RAW], full_size if full_size is not None else len(raw)
-
-
-def sha256_hex(raw: bytes) -> str:
-    return hashlib.sha256(raw).hexdigest()

@@ -1,8 +1,7 @@
 """The stage protocol: a stage takes records and gives records, and counts what it did.
 
 A stage knows nothing of the engine that runs it. Global work (grouping duplicates across the whole
-corpus) is split into passes, each a stage or a plain function over arrays, that the engine calls
-in order; see :mod:`retold.engine.local`.
+corpus) belongs to a level's index (:mod:`retold.dedup.level`), which the engine feeds in order.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ class Stage(ABC):
     def process(self, record: Record) -> Record:
         """Return the record, changed or annotated."""
 
-    def run(self, records: Iterable[Record], rank: int = 0, world_size: int = 1) -> Iterator[Record]:
+    def run(self, records: Iterable[Record]) -> Iterator[Record]:
         for record in records:
             self.stats["total"] += 1
             yield self.process(record)
@@ -46,7 +45,7 @@ class BatchStage(Stage):
         self.process_batch([record])
         return record
 
-    def run(self, records: Iterable[Record], rank: int = 0, world_size: int = 1) -> Iterator[Record]:
+    def run(self, records: Iterable[Record]) -> Iterator[Record]:
         batch: list[Record] = []
         for record in records:
             self.stats["total"] += 1

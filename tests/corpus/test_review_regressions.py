@@ -112,8 +112,12 @@ def test_keep_field_with_big_ints_and_decimals(tmp_path: Path) -> None:
     pq.write_table(table, tmp_path / "d.parquet")
     r = retold.scan(tmp_path / "d.parquet", out=tmp_path / "o2", keep="dec")
     assert [x["id"] for x in r.kept_records()] == ["2"]
-    r = retold.scan(tmp_path / "k.jsonl", out=tmp_path / "o3", keep="Longest")
-    assert "lack the --keep field 'Longest'" in r.warnings[0]
+    # a --keep that is neither first, longest nor a field the records hold fails before any work
+    with pytest.raises(
+        retold.errors.BadOption, match=r"none of the first 2 records has 'Longest' \(fields: id, s, text\)"
+    ):
+        retold.scan(tmp_path / "k.jsonl", out=tmp_path / "o3", keep="Longest")
+    assert not (tmp_path / "o3" / "summary.json").exists()
 
 
 def test_stdin_twice_and_huge_max_doc_bytes(tmp_path: Path) -> None:

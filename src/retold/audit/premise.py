@@ -51,7 +51,7 @@ def stop_words(texts: Sequence[str], lang: str | None = None, top: int = STOP_WO
     """The language's ``top`` most common words (wordfreq) and the name placeholder."""
     from wordfreq import top_n_list
 
-    from retold.audit import detect_language
+    from retold.audit.language import detect_language
 
     lang = lang or detect_language(texts)
     return sorted(set(top_n_list(lang, top, wordlist="small")) | {PLACEHOLDER})

@@ -1,6 +1,6 @@
-"""Duplicate detection by level: exact (here), near, retold (later issues)."""
+"""Duplicate levels, one module each (exact, near, semantic), listed in :mod:`.registry`.
 
-from retold.dedup.clusters import Decisions, KeepPolicy
-from retold.dedup.exact import ExactIndex, ExactSignature, normalize_for_hash
-
-__all__ = ["Decisions", "ExactIndex", "ExactSignature", "KeepPolicy", "normalize_for_hash"]
+:mod:`.level` says what a level is; :mod:`.clusters` holds the decisions every level fills (kept
+or dropped, which cluster, which keeper) and the policy of who keeps a cluster; :mod:`.saved` the
+index a later ``--against`` run reads.
+"""

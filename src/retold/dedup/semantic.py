@@ -26,7 +26,7 @@ Why order gain and not a cosine: whole-text cosine cannot tell a retelling from 
 on the same prompt (the seeds' MiniLM cosine, .60, is the median of HANNA's same-prompt pairs), and
 neither can the plain aligned score (the seeds sit at HANNA's 90th percentile). Order gain puts
 the seeds above 94% of HANNA's same-prompt pairs and separates Clough's rewritten answers from the
-independent ones (see docs/measurements.md).
+independent ones (see docs/benchmarks.md).
 
 Evidence per retold pair: the order gain (``similarity``), the aligned score, the anchor and its
 lead over the nearby stories (``distinct``), the best-aligned sentence pairs, and the name mapping
@@ -66,35 +66,22 @@ NEIGHBOURS = 10
 #: An edge sentence recurring in this many otherwise unrelated documents is boilerplate.
 BOILERPLATE_DOCS = 5
 SHUFFLES = 16
-#: A pair needs this many aligned sentences (cosine above the margin): two lines of a chat
-#: refusal ("I'm here to help you with your story." / "What would you like to happen next?")
-#: aligned in order are no story told twice.
+#: A pair needs this many aligned sentences: two lines of a chat refusal aligned in order are no
+#: story told twice.
 MIN_ALIGNED = 3
 #: A retelling keeps at least one sentence whose meaning survives nearly whole: the best aligned
-#: pair (cosine, names masked, short lines scaled as in the alignment) must reach this. Two stories
-#: that only follow one arc in loosely similar sentences do not (HANNA h403/h130, two prompts, two
-#: models: order gain 0.0255, best aligned sentence 0.60). Measured on the cached alignments:
-#: Clough's retold pairs have their best sentence at 0.665-1.0 (heavy rewrites >= 0.84), the
-#: seeds 0.92; F1 0.938 -> 0.946 (one `non` answer fewer).
+#: pair must reach this cosine. Two stories that only follow one arc in loosely similar sentences
+#: do not (Clough's rewrites keep one at 0.84 or more; HANNA's cross-prompt look-alikes peak at 0.6).
 MIN_ANCHOR = 0.7
-#: A sentence shorter than this many words counts for its share of a full one: "Assistant: That's
-#: fascinating." aligned with "Assistant: That's fascinating!" says little. Measured on the cached
-#: HANNA / Clough / seeds alignments: cross-prompt HANNA pairs verified 4 -> 2 (two chat transcripts
-#: whose aligned lines were such fillers, and a 0.0285 pair), Clough recall 0.947 -> 0.965 at the
-#: pair level, the seeds unchanged (0.0282: their aligned sentences are long).
+#: A sentence shorter than this many words counts for its share of a full one in the alignment:
+#: "That's fascinating." aligned with "That's fascinating!" says little.
 FULL_SENTENCE_WORDS = 8
-#: A retelling tells at least one sentence more closely than any other nearby story does: the best
-#: aligned pair's cosine, less the best cosine either of its sentences reaches in the
-#: ``DISTINCT_NEIGHBOURS`` documents nearest the pair (outside the pair's own group of verified
-#: tellings), scaled for short lines as in the alignment, must reach ``MIN_DISTINCT``. What a pair
-#: shares with the stories around it is the premise or the genre, not this story: HANNA's h22/h91
-#: (Llama-7b, two prompts: "It was a dark and stormy night, and Emma/Emily was home alone", "couldn't
-#: shake the feeling") share their best sentences with other horror stories (0.85 against a third
-#: story's 0.71: 0.13), the seeds their "man shrouded in mystery" with no one (1.00 against 0.69:
-#: 0.32). Measured (``make bench-retold``, threshold 0.02): HANNA cross-prompt pairs 1 -> 0, the
-#: seeds still paired among HANNA's stories; Clough F1 0.955 / 0.964 / 0.954 / 0.925 at a gate of
-#: 0 / 0.1 / 0.2 / 0.25 (the rewrites' own sentences lead by 0.14-0.82; `non` answers' by <= 0.05).
-#: 0.15 would keep HANNA at 0 too, 0.02 above h22/h91: 0.2 leaves a margin on both sides.
+#: The best aligned sentence must be the pair's own: its cosine, less the best cosine either of its
+#: sentences reaches in the ``DISTINCT_NEIGHBOURS`` documents nearest the pair (outside the pair's
+#: group of verified tellings), must reach this. What two stories share with the stories around
+#: them is a premise or a genre ("It was a dark and stormy night, and Emma was home alone"), not
+#: one story. 0.2 sits between the rewrites' own sentences (a lead of 0.14-0.82 on Clough, the
+#: seeds 0.32) and generic ones (HANNA's closest cross-prompt pair: 0.13; Clough's `non`: <= 0.05).
 MIN_DISTINCT = 0.2
 DISTINCT_NEIGHBOURS = 20
 EVIDENCE_SENTENCES = 3
@@ -375,23 +362,14 @@ def silence_boilerplate(tellings: list[Telling], doc_vectors: np.ndarray, min_do
     """Zero the vectors of boilerplate sentences; return how many.
 
     Chat-model stories open and close with the same lines ("Sure! Here is a story based on the
-    prompt you provided:"); aligned in order at both ends, they made 22 cross-prompt HANNA pairs
-    look retold, and so did generic openers and closers ("It was a dark and stormy night, and Emma
-    was home alone…"). An edge sentence is boilerplate when it recurs (cosine ≥ 0.7) in ``min_docs`` or more
-    documents *that are otherwise no closer to each other than to the rest*: their mean
-    whole-text cosine among themselves (``doc_vectors``, the static candidates' vectors) exceeds
-    their mean cosine to all verified documents by less than ``BOILERPLATE_LIFT``. Measured: the
-    chat openers of HANNA lift 0.017 (0.858 against 0.841); sentences Clough answers copy from
-    one source lift 0.18 (0.94 against 0.76): evidence, kept. Counted among the documents being
-    verified (exact, in blocks of matrix products).
-
-    Only the first and last ``BOILERPLATE_EDGE`` (4) sentences of each document are looked at: that
-    is where such lines sit, and all sentences against all was quadratic (220k sentences for
-    14,753 stories). HANNA's cross-prompt retold pairs by setting: none 22; cosine 0.9, 2 edge
-    sentences 14; 0.8/2: 7; 0.75/3: 4; 0.7/4: 3 — Clough (F1 0.938) and the seeds (0.0282, also
-    when mixed into HANNA) unchanged throughout. Limits: in a run where every document is on one subject the two kinds cannot
-    be told apart, and shared sentences count as boilerplate; past ~10^5 documents the edge
-    sentences themselves need an approximate index (not built yet).
+    prompt you provided:"), and generic openers recur ("It was a dark and stormy night…"); aligned
+    in order at both ends, they make unrelated stories look retold. An edge sentence (one of the
+    first and last ``BOILERPLATE_EDGE``: that is where such lines sit) is boilerplate when it recurs
+    (cosine ≥ ``BOILERPLATE_COSINE``) in ``min_docs`` or more documents *that are otherwise no closer
+    to each other than to the rest*: their mean whole-text cosine among themselves (``doc_vectors``)
+    exceeds their mean cosine to all verified documents by less than ``BOILERPLATE_LIFT``. HANNA's
+    chat openers lift 0.017; the sentences Clough's answers copy from one source lift 0.18: they
+    are evidence and stay. Where every document is on one subject the two cannot be told apart.
     """
     if min_docs < 2 or not tellings:
         return 0
