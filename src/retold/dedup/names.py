@@ -38,8 +38,28 @@ _UPPER = "".join(re.escape(chr(c)) for c in range(0x10000) if chr(c).isupper() a
 _CAPITALISED = rf"(?=[{_UPPER}]){_WORD}"
 # a capitalised word inside a sentence: after a word character, a digit or , ; ) ] on the same line
 _INSIDE = re.compile(rf"(?<=[\w,;)\]])[ \t]+({_CAPITALISED})")
-# the first two words of a sentence (text start, after . ! ? … and closing quotes, or a blank line)
-_START_PAIR = re.compile(rf"(?:\A|[.!?…][\"'»”’)\]]*\s+|\n\s*\n)\W*({_CAPITALISED})\s+({_WORD})")
+# where a sentence starts: after . ! ? … and closing quotes, or a blank line (and the text start)
+_BOUNDARY = re.compile(r"[.!?…][\"'»”’)\]]*\s+|\n\s*\n")
+# the first two words of a sentence, the first capitalised
+_START_PAIR = re.compile(rf"\W*({_CAPITALISED})\s+({_WORD})")
+
+
+def _sentence_starts(text: str) -> list[tuple[str, str]]:
+    """The first two words of each sentence whose first word is capitalised.
+
+    The boundaries are found first and the words matched at each: one pattern that tried every
+    position for a boundary and then the capitals cost 3.6 ms a 2,900-character story, this 40 µs
+    (the same pairs on HANNA, slop-score, Clough and the seeds)."""
+    found: list[tuple[str, str]] = []
+    end = 0
+    for at in (0, *(b.end() for b in _BOUNDARY.finditer(text))):
+        if at < end:
+            continue
+        m = _START_PAIR.match(text, at)
+        if m is not None:
+            found.append((m.group(1), m.group(2)))
+            end = m.end()
+    return found
 
 
 def find_names(text: str) -> set[str]:
@@ -49,7 +69,7 @@ def find_names(text: str) -> set[str]:
     story, this ~40 µs).
     """
     inside = {_POSSESSIVE.sub("", w) for w in _INSIDE.findall(text)}
-    starts = [(_POSSESSIVE.sub("", a), _POSSESSIVE.sub("", b)) for a, b in _START_PAIR.findall(text)]
+    starts = [(_POSSESSIVE.sub("", a), _POSSESSIVE.sub("", b)) for a, b in _sentence_starts(text)]
     candidates = {w for w in inside if w not in _NOT_NAMES and not (len(w) > 1 and w.isupper())}
     candidates |= {a for a, b in starts if b in candidates and a not in _NOT_NAMES}
     if not candidates:

@@ -290,21 +290,43 @@ class Verifier:
         return out
 
     def match(self, a: Telling, b: Telling, seed: int = 0) -> tuple[RetoldMatch, bool]:
-        """Score the pair; the shorter telling's sentences are aligned into the longer one's.
+        """Score the pair whatever it scores, with its name mapping; the shorter telling's
+        sentences are aligned into the longer one's. Returns the match and whether ``a`` and ``b``
+        were swapped (``a`` longer)."""
+        found = self.verify(a, b, seed, threshold=-np.inf, min_aligned=0, min_anchor=-np.inf)
+        assert found is not None
+        return found
 
-        Returns the match and whether ``a`` and ``b`` were swapped (``a`` longer).
-        """
+    def verify(
+        self,
+        a: Telling,
+        b: Telling,
+        seed: int = 0,
+        threshold: float = 0.0,
+        min_aligned: int = MIN_ALIGNED,
+        min_anchor: float = MIN_ANCHOR,
+    ) -> tuple[RetoldMatch, bool] | None:
+        """The match of a pair that passes every gate, else None, trying the cheap gates first:
+        the best sentence pair anywhere (an upper bound of the anchor), then one alignment (the
+        aligned score bounds the order gain from above: the shuffled mean is never negative),
+        then the shuffles, then the name mapping (only for a pair that passed)."""
         swapped = len(a.sentences) > len(b.sentences)
         x, y = (b, a) if swapped else (a, b)
         raw = x.vectors @ y.vectors.T
         weight = np.minimum(1.0, np.minimum.outer(x.words, y.words) / FULL_SENTENCE_WORDS)
         sim = np.ascontiguousarray(self.margin + (raw - self.margin) * weight)  # short lines count less
+        if not sim.size or sim.max() < min_anchor:
+            return None
         aligned, pairs = _align(sim, self.margin)
+        kept_pairs = [(int(i), int(j), float(raw[i, j])) for i, j in pairs if sim[i, j] > self.margin]
+        anchor = max((float(sim[i, j]) for i, j in pairs), default=0.0)
+        if len(kept_pairs) < min_aligned or anchor < min_anchor or aligned < threshold:
+            return None
         rng = np.random.Generator(np.random.PCG64(seed))
         perms = np.stack([rng.permutation(sim.shape[1]) for _ in range(SHUFFLES)])
         gain = aligned - _shuffled_mean(sim, self.margin, perms)
-        kept_pairs = [(int(i), int(j), float(raw[i, j])) for i, j in pairs if sim[i, j] > self.margin]
-        anchor = max((float(sim[i, j]) for i, j in pairs), default=0.0)
+        if gain < threshold:
+            return None
         mapping, shared = name_mapping(
             ((x.sentences[i], y.sentences[j]) for i, j, _ in kept_pairs),
             x.names,
@@ -611,15 +633,11 @@ class RetoldIndex(LevelIndex):
         told = dict(zip(docs.tolist(), tellings, strict=True))
         ok_left, ok_right, results = [], [], {}
         for a, b in zip(keep_side.tolist(), other.tolist(), strict=True):
-            match, swapped = verifier.match(told[a], told[b], seed=a * n + b)
-            if (
-                match.order_gain >= self.options.threshold
-                and len(match.pairs) >= MIN_ALIGNED
-                and match.anchor >= MIN_ANCHOR
-            ):
+            found = verifier.verify(told[a], told[b], seed=a * n + b, threshold=self.options.threshold)
+            if found is not None:
                 ok_left.append(a)
                 ok_right.append(b)
-                results[a, b] = (match, swapped)
+                results[a, b] = found
         ok_left, ok_right = self._distinct(ok_left, ok_right, results, docs, doc_vectors, told)
         stats.verify_seconds = time.perf_counter() - t
         stats.verified_pairs = len(ok_left)
