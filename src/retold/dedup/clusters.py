@@ -102,8 +102,12 @@ class Decisions:
     levels: dict[str, LevelClusters] = field(init=False)
     evidence: dict[str, np.ndarray] = field(init=False)
     notes: dict[str, dict[int, dict[str, Any]]] = field(init=False)
+    pairs: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, list[dict[str, Any]] | None]]] = field(
+        init=False
+    )
 
     def __post_init__(self) -> None:
+        self.pairs = {}
         self.reason = np.zeros(self.n, dtype=np.int8)
         self.kept_of = np.full(self.n, -1, dtype=np.int64)
         self.similarity = np.full(self.n, np.nan, dtype=np.float32)
@@ -171,6 +175,20 @@ class Decisions:
         keeper_of = take_greedy(better, worse, self.n)
         taken, _, largest = self.fill_level(name, keeper_of)
         return keeper_of, taken, largest
+
+    def add_pairs(
+        self,
+        name: str,
+        better: np.ndarray,
+        worse: np.ndarray,
+        similarity: np.ndarray | float,
+        evidence: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Record verified pairs of level ``name`` (each pair's better- and worse-ranked member), for
+        pairs.jsonl: every pair a level verified, not only the ones its greedy clusters used."""
+        if len(better):
+            sim = np.broadcast_to(np.asarray(similarity, dtype=np.float64), (len(better),))
+            self.pairs.setdefault(name, []).append((np.asarray(better), np.asarray(worse), sim, evidence))
 
     def tail(self, start: int) -> Decisions:
         """The decisions of documents ``start``… alone, renumbered from 0 (an incremental run's own

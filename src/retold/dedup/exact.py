@@ -156,6 +156,8 @@ class ExactIndex(LevelIndex):
         )
         dup = in_multi & ~starts
         decisions.mark(NAME, docs[dup], leader[group[dup]], 1.0)
+        copies = np.sort(docs[dup])  # in input order; every member's text equals its keeper's
+        decisions.add_pairs(NAME, decisions.kept_of[copies], copies, 1.0)
         return Outcome(int(multi.sum()))
 
 

@@ -461,6 +461,12 @@ class NearIndex(LevelIndex):
             return stats
         order = np.lexsort((pos[right], pos[left]))
         left, right = left[order], right[order]
+        jac, con = _measures(overlaps(left, right, offsets, shingle_path), sizes[left], sizes[right])
+        evidence = [
+            {"jaccard": round(float(j), 4), "containment": round(float(c), 4)}
+            for j, c in zip(jac, con, strict=True)
+        ]
+        decisions.add_pairs(NAME, left, right, jac if self.options.measure == "jaccard" else con, evidence)
         keeper_of, taken, largest = decisions.greedy(NAME, left, right)
         inter = overlaps(keeper_of[taken], taken, offsets, shingle_path)
         jac, con = _measures(inter, sizes[keeper_of[taken]], sizes[taken])

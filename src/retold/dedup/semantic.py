@@ -646,6 +646,17 @@ class RetoldIndex(LevelIndex):
         vl, vr = np.asarray(ok_left, dtype=np.int64), np.asarray(ok_right, dtype=np.int64)
         order = np.lexsort((pos[vr], pos[vl]))
         vl, vr = vl[order], vr[order]
+        verified = [results[a, b] for a, b in zip(vl.tolist(), vr.tolist(), strict=True)]
+        decisions.add_pairs(
+            NAME,
+            vl,
+            vr,
+            np.array([m.order_gain for m, _ in verified]),
+            [
+                m.evidence(told[a], told[b], sw)
+                for (m, sw), a, b in zip(verified, vl.tolist(), vr.tolist(), strict=True)
+            ],
+        )
         keeper_of, taken, largest = decisions.greedy(NAME, vl, vr)
         notes = decisions.notes_for(NAME)
         gains = np.zeros(len(taken))

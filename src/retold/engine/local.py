@@ -57,7 +57,7 @@ PEEK = 1000  # input units looked at before any work, to check --text-field and 
 class Verb:
     """What a verb does. ``detects``: the duplicate levels run. ``curates``: kept.jsonl,
     quarantine.jsonl and summary.json are written (and a finished run is found, not redone).
-    ``decides``: dropped.jsonl, clusters.jsonl and index/ are written. ``reports``: report.html
+    ``decides``: dropped.jsonl, clusters.jsonl, pairs.jsonl and index/ are written. ``reports``: report.html
     and report.json are written (unless the config says no report)."""
 
     name: str
@@ -68,7 +68,7 @@ class Verb:
 
     def outputs(self, config: ScanConfig) -> tuple[str, ...]:
         files = ["kept.jsonl", "quarantine.jsonl", "summary.json"] if self.curates else []
-        files += ["dropped.jsonl", "clusters.jsonl"] if self.decides else []
+        files += ["dropped.jsonl", "clusters.jsonl", "pairs.jsonl"] if self.decides else []
         files += ["report.json", "report.html"] if self.reports and config.report and self.curates else []
         return tuple(files)
 
@@ -571,5 +571,5 @@ def commit(
         raise
     shutil.rmtree(p.work, ignore_errors=True)  # the run is complete: its state goes
     if what.curates and not what.decides:  # an earlier scan's decisions in this folder are stale
-        for name in ("dropped.jsonl", "clusters.jsonl"):
+        for name in ("dropped.jsonl", "clusters.jsonl", "pairs.jsonl"):
             (out / name).unlink(missing_ok=True)

@@ -1,8 +1,9 @@
-"""kept.jsonl, dropped.jsonl and clusters.jsonl: each document's fate, written from the spool.
+"""kept.jsonl, dropped.jsonl, clusters.jsonl and pairs.jsonl: each document's fate, from the spool.
 
 Every output line is built here. A kept or dropped line is the input record with one field added,
 ``retold``: what retold did to it (:func:`kept_note`, :func:`dropped_note`); a clusters.jsonl line
-is one (document, level) membership (:func:`cluster_rows`).
+is one (document, level) membership (:func:`cluster_rows`); a pairs.jsonl line one verified pair
+(:func:`pair_rows`).
 
 The one fast path: the record is already JSON in the spool (``{...}``), so the ``retold`` field is
 appended to that text (:func:`with_note`) instead of parsing and serialising the record again,
@@ -97,10 +98,31 @@ def cluster_rows(d: Decisions, i: int, rec_id: str, names: Names) -> Iterator[di
         yield names.where(row, keeper)
 
 
+def pair_rows(d: Decisions, names: Names) -> Iterator[dict[str, Any]]:
+    """Every verified pair of every level, in the order the levels decided: ``a`` the member ranked
+    to keep, ``b`` the other; ``clustered``: whether the level's greedy clusters put ``b`` under
+    ``a`` (a pair can be verified and still not clustered: ``b`` went to a better-ranked keeper,
+    or ``a`` was itself taken)."""
+    for level, chunks in d.pairs.items():
+        keeper = d.levels[level].keeper if level in d.levels else None
+        for better, worse, similarity, evidence in chunks:
+            for p, (a, b) in enumerate(zip(better.tolist(), worse.tolist(), strict=True)):
+                row: dict[str, Any] = {
+                    "level": level,
+                    "a": names.id_of(a),
+                    "b": names.id_of(b),
+                    "similarity": score(similarity[p]),
+                    "clustered": keeper is not None and int(keeper[b]) == a,
+                }
+                if evidence is not None:
+                    row["evidence"] = evidence[p]
+                yield names.where(row, a)
+
+
 def write_outputs(
     out: Path, spool: Path, names: Names, d: Decisions, decided: bool, quiet: bool
 ) -> tuple[list[AtomicWriter], np.ndarray]:
-    """Write kept.jsonl (and, when ``decided``, dropped.jsonl and clusters.jsonl) to temporary
+    """Write kept.jsonl (and, when ``decided``, dropped.jsonl, clusters.jsonl and pairs.jsonl) to temporary
     files; the caller puts them in place. Returns the writers and each document's byte offset in
     kept.jsonl (-1: not kept), for the saved index.
 
@@ -110,7 +132,8 @@ def write_outputs(
     kept_w = AtomicWriter(out / "kept.jsonl")
     dropped_w = AtomicWriter(out / "dropped.jsonl") if decided else None
     clusters_w = AtomicWriter(out / "clusters.jsonl") if decided else None
-    writers = [w for w in (kept_w, dropped_w, clusters_w) if w is not None]
+    pairs_w = AtomicWriter(out / "pairs.jsonl") if decided else None
+    writers = [w for w in (kept_w, dropped_w, clusters_w, pairs_w) if w is not None]
     try:
         lines = progress(read_spool(spool), "write", quiet, total=len(names.ids))
         for j, (fixes, record_json) in enumerate(lines):
@@ -125,6 +148,9 @@ def write_outputs(
             if clusters_w is not None:
                 for row in cluster_rows(d, i, rec_id, names):
                     clusters_w.write_json(row)
+        if pairs_w is not None:
+            for row in pair_rows(d, names):
+                pairs_w.write_json(row)
         for w in writers:
             w.finish()
     except BaseException:
