@@ -43,11 +43,18 @@ from retold.dedup.semantic import RetoldOptions
 from retold.records import Record
 from retold.result import ScanResult
 
+#: Options every scan of this benchmark takes (``--verifier``).
+OPTIONS: dict[str, str] = {}
 THRESHOLDS = (0.0, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05)
 
 
+def default_threshold() -> float:
+    """The retold threshold the scans of this run use by default (it follows the verifier)."""
+    return semantic.gain_threshold(RetoldOptions(verifier=OPTIONS.get("verifier")))
+
+
 def seeds(tmp: Path) -> None:
-    result = retold.scan(require(SHARED / "seeds"), out=tmp / "seeds", levels="exact,near,retold")
+    result = retold.scan(require(SHARED / "seeds"), out=tmp / "seeds", levels="exact,near,retold", **OPTIONS)
     rows = [m for m in result.cluster_members() if m["level"] == "retold"]
     print(f"seeds: clusters {result.clusters}; dropped {result.dropped or 'nothing'}")
     for row in rows:
@@ -96,7 +103,12 @@ def clough(tmp: Path) -> None:
     def scan(threshold: float, name: str) -> tuple[set[str], float]:
         t = time.perf_counter()
         result = retold.scan(
-            corpus, out=tmp / name, levels="exact,near,retold", retold_threshold=threshold, report=False
+            corpus,
+            out=tmp / name,
+            levels="exact,near,retold",
+            retold_threshold=threshold,
+            report=False,
+            **OPTIONS,
         )
         return _clough_found(result, source), time.perf_counter() - t
 
@@ -112,7 +124,7 @@ def clough(tmp: Path) -> None:
             sum(1 for d in found if category[d] == c) / sum(1 for v in category.values() if v == c)
             for c in ("cut", "light", "heavy")
         ]
-        mark = "  <- default" if threshold == RetoldOptions().threshold else ""
+        mark = "  <- default" if threshold == default_threshold() else ""
         print(
             f"{threshold:9.3f} {precision:9.3f} {recall:6.3f} {f1:6.3f}   "
             f"{per[0]:.2f} / {per[1]:.2f} / {per[2]:.2f}        {fp:>3} / 38   ({wall:.0f} s){mark}"
@@ -138,12 +150,19 @@ def clough(tmp: Path) -> None:
     )
 
     # The distinctiveness gate (MIN_DISTINCT) at the default threshold, swept.
-    print(f"\nMIN_DISTINCT at threshold {RetoldOptions().threshold} (default {semantic.MIN_DISTINCT}):")
+    print(
+        f"\nMIN_DISTINCT at threshold {semantic.gain_threshold(RetoldOptions(**{k: v for k, v in OPTIONS.items() if k == 'verifier'}))} (default {semantic.MIN_DISTINCT}):"
+    )
     default = semantic.MIN_DISTINCT
     try:
         for gate in (0.0, 0.1, 0.15, 0.2, 0.25, 0.3):
             semantic.MIN_DISTINCT = gate
-            found, _ = scan(RetoldOptions().threshold, f"clough-distinct-{gate}")
+            found, _ = scan(
+                semantic.gain_threshold(
+                    RetoldOptions(**{k: v for k, v in OPTIONS.items() if k == "verifier"})
+                ),
+                f"clough-distinct-{gate}",
+            )
             precision, recall, f1, _, fp, _ = _prf(found, category, every)
             print(
                 f"  {gate:4.2f}: precision {precision:.3f}, recall {recall:.3f}, F1 {f1:.3f}, non flagged {fp}"
@@ -168,7 +187,7 @@ def hanna(tmp: Path) -> None:
         by_prompt[s["prompt_id"]] = by_prompt.get(s["prompt_id"], 0) + 1
     same_total = sum(k * (k - 1) // 2 for k in by_prompt.values())
     t = time.perf_counter()
-    result = retold.scan(corpus, out=tmp / "hanna", levels="retold")
+    result = retold.scan(corpus, out=tmp / "hanna", levels="retold", **OPTIONS)
     wall = time.perf_counter() - t
     summary = json.loads((tmp / "hanna" / "summary.json").read_text())["levels"]["retold"]
     members = [m for m in result.cluster_members() if m["level"] == "retold" and m["id"] != m["kept_id"]]
@@ -330,7 +349,15 @@ SECTIONS = {"seeds": seeds, "clough": clough, "hanna": hanna, "stsb": stsb, "spe
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=sorted(SECTIONS), action="append")
+    parser.add_argument(
+        "--verifier", help="the retold level's verifier for every scan (default: the level's)"
+    )
+    parser.add_argument("--retold-threshold", type=float, help="for the scans that use the default threshold")
     args = parser.parse_args()
+    if args.verifier:
+        OPTIONS["verifier"] = args.verifier
+    if args.retold_threshold is not None:
+        OPTIONS["retold_threshold"] = args.retold_threshold
     tmp = Path(tempfile.mkdtemp(prefix="retold-bench-retold-"))
     for name in args.only or list(SECTIONS):
         print(f"\n== {name}")

@@ -68,7 +68,7 @@ def test_seeds_are_one_story_told_twice(tmp_path: Path, invariant) -> None:
     assert evidence["names"]["Sophie"] == "Sophia"
     assert "Arseniy" in evidence["names"].values()
     assert any("shrouded in mystery" in s["this"] for s in evidence["sentences"])
-    assert rows[1]["similarity"] == evidence["order_gain"] >= summary["options"]["retold_threshold"]
+    assert rows[1]["similarity"] == evidence["order_gain"] >= summary["levels"]["retold"]["threshold"]
 
 
 @needs_seeds
