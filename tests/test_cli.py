@@ -145,6 +145,7 @@ def test_deterministic_and_input_untouched(tmp_path: Path) -> None:
         "dropped.jsonl",
         "index",
         "kept.jsonl",
+        "pairs.jsonl",
         "quarantine.jsonl",
         "report.html",
         "report.json",
