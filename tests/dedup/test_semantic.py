@@ -246,3 +246,18 @@ def test_rewrites_of_one_text_are_not_each_others_rivals() -> None:
     left, right = RetoldIndex._distinct([0, 0, 1], [1, 2, 2], found, docs, doc_vectors, tell)
     assert list(zip(left, right, strict=True)) == pairs  # the group's members are not rivals
     assert all(m.distinct > 0.3 for m, _ in found.values())
+
+
+def test_a_language_the_default_models_do_not_cover_takes_no_part(tmp_path: Path) -> None:
+    """Russian stories get no arbitrary pairs: they are counted, said in summary.json and warned."""
+    russian = "Жила-была маленькая девочка. Каждое утро она ходила к морю со своей собакой и искала ракушки."
+    english = "Every morning the girl walked to the sea with her dog and looked for shells in the sand."
+    rows = [{"id": f"ru{i}", "text": f"{russian} День {i}."} for i in range(3)]
+    rows += [{"id": f"en{i}", "text": f"{english} It was day {i} of the summer."} for i in range(2)]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    result = retold.scan(tmp_path / "in.jsonl", out=tmp_path / "o", levels="retold")
+    level = json.loads((tmp_path / "o" / "summary.json").read_text())["levels"]["retold"]
+    assert level["not_covered"] == 3 and level["documents"] == 2 and level["language"] == "en"
+    assert any("3 documents are not in English" in w for w in result.warnings)
+    pairs = [json.loads(line) for line in (tmp_path / "o" / "pairs.jsonl").read_text().splitlines()]
+    assert not [p for p in pairs if p["a"].startswith("ru") or p["b"].startswith("ru")]

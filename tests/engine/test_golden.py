@@ -149,7 +149,7 @@ PINNED: dict[str, Any] = {
         "quarantine.jsonl": "e3b0c44298fc1c14",
         "report.html": "035009c54ae07851",
         "report.json": "cf9543b1ce2246e7",
-        "summary.json": "d6414cb52f29688a",
+        "summary.json": "0ff77038a837db88",
     },
     "against-B": {
         "clusters.jsonl": "4ff97c374b61000c",
@@ -171,7 +171,7 @@ PINNED: dict[str, Any] = {
         "quarantine.jsonl": "f98abb57f11f398e",
         "report.html": "bd988831627e5e1b",
         "report.json": "5df6617a5b6fdde8",
-        "summary.json": "1483b66314311e0b",
+        "summary.json": "38d7f0186881373d",
     },
     "audit": {"report.html": "063155fd63d96338", "report.json": "892fcc4ea0657523"},
     "fix": {
@@ -219,6 +219,6 @@ PINNED: dict[str, Any] = {
         "quarantine.jsonl": "f98abb57f11f398e",
         "report.html": "eac91d727bd3e87c",
         "report.json": "a4214da6e9f93f8b",
-        "summary.json": "baa2e48ce52f9333",
+        "summary.json": "54b08b7772090f65",
     },
 }

@@ -52,11 +52,12 @@ class DecideContext:
 
 @dataclass
 class Outcome:
-    """What a level's decision found: its cluster count, and figures for ``summary.json``
-    (``levels.<name>``; None when the count says it all)."""
+    """What a level's decision found: its cluster count, figures for ``summary.json``
+    (``levels.<name>``; None when the count says it all), and warnings for the user."""
 
     clusters: int
     figures: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 class LevelIndex(ABC):

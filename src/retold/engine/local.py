@@ -118,6 +118,7 @@ class Pass:
     hints: list[str] = field(default_factory=list)
     empties: list[int] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # the levels' own, from their decisions
 
     @property
     def n(self) -> int:
@@ -350,6 +351,7 @@ def decide(p: Pass, config: ScanConfig, what: Verb) -> tuple[Decisions, dict[str
         outcome = index.decide(decisions, context)
         index.close()  # its files stay until the run completes: a crash later resumes from them
         clusters[name] = outcome.clusters
+        p.warnings.extend(outcome.warnings)
         if outcome.figures is not None:
             figures[name] = outcome.figures
     for name in clusters:  # detected but not dropped: reported in clusters.jsonl, kept
@@ -506,6 +508,7 @@ def _warnings(p: Pass, config: ScanConfig) -> Iterator[str]:
         yield "the input holds no documents"
     if counts["duplicate_ids"]:
         yield f"{counts['duplicate_ids']} records repeat an earlier id; they are named id#2, id#3…"
+    yield from p.warnings
 
 
 def commit(
