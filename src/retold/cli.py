@@ -114,6 +114,9 @@ def report(result: ScanResult, quiet: bool) -> None:
         f"{result.documents_in:,} documents in: kept {result.kept:,}, dropped {result.dropped_total:,} "
         f"({dropped}), quarantined {result.quarantined:,}; repaired {result.repaired:,}"
     )
+    for level, documents in result.reported.items():
+        clusters = result.clusters.get(level, 0)
+        click.echo(f"{level}: {clusters:,} clusters, {documents:,} documents; reported, kept")
     click.echo(f"Outputs in {result.out}/ ; summary: {result.summary_path}")
     if result.report_path is not None:
         click.echo(f"Report: {result.report_path}")

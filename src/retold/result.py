@@ -23,8 +23,10 @@ def _iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
 class ScanResult:
     """The outcome of :func:`retold.scan` (or :func:`retold.fix`).
 
-    Counts satisfy ``documents_in == kept + dropped_total + quarantined``. The records themselves
-    stay on disk in ``out`` and are read lazily by the methods below.
+    Counts satisfy ``documents_in == kept + dropped_total + quarantined``. ``clusters``: clusters
+    per detected level; ``reported``: per level detected but not dropped, the documents found to
+    repeat another (they are kept). The records themselves stay on disk in ``out`` and are read
+    lazily by the methods below.
     """
 
     out: Path
@@ -35,6 +37,7 @@ class ScanResult:
     repaired: int
     repairs: dict[str, int] = field(default_factory=dict)
     clusters: dict[str, int] = field(default_factory=dict)
+    reported: dict[str, int] = field(default_factory=dict)
     duplicate_ids: int = 0
     warnings: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
@@ -51,6 +54,7 @@ class ScanResult:
             repaired=summary["repaired"],
             repairs=dict(summary.get("repairs", {})),
             clusters=dict(summary.get("clusters", {})),
+            reported=dict(summary.get("reported", {})),
             duplicate_ids=summary.get("duplicate_ids", 0),
             warnings=(*summary.get("warnings", ()), "this run had finished already; nothing was redone"),
             timings=dict(summary.get("timings", {})),

@@ -149,7 +149,7 @@ PINNED: dict[str, Any] = {
         "quarantine.jsonl": "e3b0c44298fc1c14",
         "report.html": "035009c54ae07851",
         "report.json": "cf9543b1ce2246e7",
-        "summary.json": "0ff77038a837db88",
+        "summary.json": "31a71b732a35ee49",
     },
     "against-B": {
         "clusters.jsonl": "4ff97c374b61000c",
@@ -171,13 +171,13 @@ PINNED: dict[str, Any] = {
         "quarantine.jsonl": "f98abb57f11f398e",
         "report.html": "bd988831627e5e1b",
         "report.json": "5df6617a5b6fdde8",
-        "summary.json": "38d7f0186881373d",
+        "summary.json": "2b7a5d27e69fc9a6",
     },
     "audit": {"report.html": "063155fd63d96338", "report.json": "892fcc4ea0657523"},
     "fix": {
         "kept.jsonl": "8f9f9bd6b9fc2ce9",
         "quarantine.jsonl": "f98abb57f11f398e",
-        "summary.json": "84698c46c9413b7e",
+        "summary.json": "40f29e4be0a49a5b",
     },
     "lexical": {
         "clusters.jsonl": "0e55bab2b3508b3f",
@@ -197,7 +197,7 @@ PINNED: dict[str, Any] = {
         "quarantine.jsonl": "f98abb57f11f398e",
         "report.html": "9bbad697810ed2f8",
         "report.json": "3798a5bedd7a9c12",
-        "summary.json": "8ac083d7da01fe0a",
+        "summary.json": "64f11e960687cb92",
     },
     "scan": {
         "clusters.jsonl": "0389886f5453bc08",
@@ -219,6 +219,6 @@ PINNED: dict[str, Any] = {
         "quarantine.jsonl": "f98abb57f11f398e",
         "report.html": "eac91d727bd3e87c",
         "report.json": "a4214da6e9f93f8b",
-        "summary.json": "54b08b7772090f65",
+        "summary.json": "8697458156d9ac22",
     },
 }

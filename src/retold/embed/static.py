@@ -13,11 +13,13 @@ tokenizer each distinct word is tokenised once per run and its ids reused
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -25,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit, prange
 
-from retold.embed.base import DEFAULT_MODEL, cache_dir, normalise, resolve_model
+from retold.embed.base import DEFAULT_MODEL, cache_dir, normalise, quiet_loading, resolve_model
 
 _LOCK = threading.Lock()
 
@@ -219,7 +221,20 @@ def distilled(source: str = DEFAULT_MODEL) -> Path:
         os.environ.setdefault("HF_HUB_OFFLINE", "1" if Path(resolve_model(source)).exists() else "0")
         from model2vec.distill import distill
 
-        model = distill(model_name=resolve_model(source), pca_dims=256, trust_remote_code=False)
+        print(
+            f"retold: making the static model from {source} (once, about 15 s; kept in {target})",
+            file=sys.stderr,
+            flush=True,
+        )
+        from model2vec.distill import inference
+
+        bar = inference.tqdm  # its progress bar writes ~110 lines to a log: this one line says it
+        inference.tqdm = functools.partial(bar, disable=True)
+        try:
+            with quiet_loading():
+                model = distill(model_name=resolve_model(source), pca_dims=256, trust_remote_code=False)
+        finally:
+            inference.tqdm = bar
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{slug}-", dir=target.parent))
         try:

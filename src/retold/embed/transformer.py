@@ -12,32 +12,12 @@ Loading: a local path, the packaged default (offline), or a hub name; weights on
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from retold.embed.base import DEFAULT_MODEL, normalise, resolve_model
+from retold.embed.base import DEFAULT_MODEL, normalise, quiet_loading, resolve_model
 from retold.text import sentences
-
-
-@contextmanager
-def _quiet_loading() -> Iterator[None]:
-    """transformers prints a progress bar and a load report (an unused position-id buffer of this
-    checkpoint) on every load; a scan's output is not the place. Restored afterwards."""
-    from transformers.utils import logging as hf_logging
-
-    level = hf_logging.get_verbosity()
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(level)
-        if bars:
-            hf_logging.enable_progress_bar()
 
 
 class TransformerEmbedder:
@@ -49,7 +29,7 @@ class TransformerEmbedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
-        with _quiet_loading():
+        with quiet_loading():
             self.model = SentenceTransformer(
                 path,
                 device=device or "cpu",

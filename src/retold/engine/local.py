@@ -461,6 +461,7 @@ def summarise(
         repaired=repair.stats["repaired"] if repair else 0,
         repairs=repairs,
         clusters=clusters,
+        reported=_reported(decisions.tail(p.prefix.size), clusters, config),
         duplicate_ids=counts["duplicate_ids"],
         warnings=tuple(_warnings(p, config)),
         timings={k: round(v, 3) for k, v in p.timings.items()},
@@ -480,6 +481,7 @@ def summarise(
         "repaired": result.repaired,
         "repairs": result.repairs,
         "clusters": result.clusters,
+        "reported": result.reported,
         "levels": figures,
         "duplicate_ids": result.duplicate_ids,
         "against": [
@@ -493,6 +495,17 @@ def summarise(
         "timings": result.timings,
     }
     return result, summary
+
+
+def _reported(own: Decisions, clusters: dict[str, int], config: ScanConfig) -> dict[str, int]:
+    """Per level detected but not dropped: the documents in its clusters other than the keepers."""
+    index = np.arange(own.n)
+    found = {}
+    for name in clusters:
+        lc = own.levels.get(name)
+        if name not in (config.drop or ()):
+            found[name] = 0 if lc is None else int(((lc.cluster >= 0) & (lc.keeper != index)).sum())
+    return found
 
 
 def _warnings(p: Pass, config: ScanConfig) -> Iterator[str]:
