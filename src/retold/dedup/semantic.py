@@ -269,12 +269,93 @@ def _align(sim, margin):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _shuffled_mean(sim, margin, perms):  # type: ignore[no-untyped-def]
+def _shuffled_mean(sim, margin, seed, shuffles):  # type: ignore[no-untyped-def]
+    """The mean alignment score over ``shuffles`` permutations of the columns, drawn from numba's
+    generator seeded with ``seed`` (per thread, so the same pair gets the same permutations on any
+    number of threads)."""
+    np.random.seed(seed)
     total = 0.0
-    for p in range(perms.shape[0]):
-        score, _ = _align(np.ascontiguousarray(sim[:, perms[p]]), margin)
+    for _ in range(shuffles):
+        perm = np.random.permutation(sim.shape[1])
+        score, _ = _align(np.ascontiguousarray(sim[:, perm]), margin)
         total += score
-    return total / perms.shape[0]
+    return total / shuffles
+
+
+@njit(cache=True, nogil=True)
+def _weighted(raw, wx, wy, margin, full_words):  # type: ignore[no-untyped-def]
+    """Cosines of sentence pairs with short sentences counted for their share of a full one."""
+    m, n = raw.shape
+    sim = np.empty((m, n))
+    for i in range(m):
+        for j in range(n):
+            w = min(1.0, min(wx[i], wy[j]) / full_words)
+            sim[i, j] = margin + (raw[i, j] - margin) * w
+    return sim
+
+
+@njit(cache=True, nogil=True)
+def _gain_or_fail(x, y, wx, wy, margin, full_words, min_anchor, min_aligned, threshold, seed, shuffles):  # type: ignore[no-untyped-def]
+    """The order gain of one pair (``x`` the shorter telling's sentence vectors), or -inf as soon
+    as a gate fails: the best sentence pair anywhere, then one alignment, then the shuffles."""
+    if x.shape[0] == 0 or y.shape[0] == 0:
+        return -np.inf
+    sim = _weighted(np.dot(np.ascontiguousarray(x), np.ascontiguousarray(y.T)), wx, wy, margin, full_words)
+    if sim.max() < min_anchor:
+        return -np.inf
+    score, pairs = _align(sim, margin)
+    kept = 0
+    anchor = -np.inf
+    for k in range(pairs.shape[0]):
+        v = sim[pairs[k, 0], pairs[k, 1]]
+        if v > margin:
+            kept += 1
+        anchor = max(anchor, v)
+    if kept < min_aligned or anchor < min_anchor or score < threshold:
+        return -np.inf
+    return score - _shuffled_mean(sim, margin, seed, shuffles)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _gains(
+    vectors,
+    words,
+    starts,
+    left,
+    right,
+    seeds,
+    margin,
+    full_words,
+    min_anchor,
+    min_aligned,
+    threshold,
+    shuffles,
+):  # type: ignore[no-untyped-def]
+    """:func:`_gain_or_fail` of many pairs, spread over the cores (pairs are independent)."""
+    out = np.full(left.shape[0], -np.inf)
+    for p in prange(left.shape[0]):
+        a, b = left[p], right[p]
+        if starts[a + 1] - starts[a] > starts[b + 1] - starts[b]:
+            a, b = b, a
+        out[p] = _gain_or_fail(
+            vectors[starts[a] : starts[a + 1]],
+            vectors[starts[b] : starts[b + 1]],
+            words[starts[a] : starts[a + 1]],
+            words[starts[b] : starts[b + 1]],
+            margin,
+            full_words,
+            min_anchor,
+            min_aligned,
+            threshold,
+            seeds[p],
+            shuffles,
+        )
+    return out
+
+
+def pair_seed(a: int, b: int, n: int) -> int:
+    """The seed of the shuffles of pair (a, b) among n documents."""
+    return (a * n + b) % (1 << 32)
 
 
 @dataclass
@@ -394,8 +475,7 @@ class Verifier:
         swapped = len(a.sentences) > len(b.sentences)
         x, y = (b, a) if swapped else (a, b)
         raw = x.vectors @ y.vectors.T
-        weight = np.minimum(1.0, np.minimum.outer(x.words, y.words) / FULL_SENTENCE_WORDS)
-        sim = np.ascontiguousarray(self.margin + (raw - self.margin) * weight)  # short lines count less
+        sim = _weighted(raw, x.words, y.words, self.margin, float(FULL_SENTENCE_WORDS))
         if not sim.size or sim.max() < min_anchor:
             return None
         aligned, pairs = _align(sim, self.margin)
@@ -403,9 +483,7 @@ class Verifier:
         anchor = max((float(sim[i, j]) for i, j in pairs), default=0.0)
         if len(kept_pairs) < min_aligned or anchor < min_anchor or aligned < threshold:
             return None
-        rng = np.random.Generator(np.random.PCG64(seed))
-        perms = np.stack([rng.permutation(sim.shape[1]) for _ in range(SHUFFLES)])
-        gain = aligned - _shuffled_mean(sim, self.margin, perms)
+        gain = aligned - _shuffled_mean(sim, self.margin, seed % (1 << 32), SHUFFLES)
         if gain < threshold:
             return None
         mapping, shared = name_mapping(
@@ -732,9 +810,12 @@ class RetoldIndex(LevelIndex):
             tellings, doc_vectors, self.options.boilerplate_docs
         )
         told = dict(zip(docs.tolist(), tellings, strict=True))
+        threshold = gain_threshold(self.options)
+        gains = self._gains(tellings, docs, keep_side, other, n, verifier.margin, threshold)
         ok_left, ok_right, results = [], [], {}
-        for a, b in zip(keep_side.tolist(), other.tolist(), strict=True):
-            found = verifier.verify(told[a], told[b], seed=a * n + b, threshold=gain_threshold(self.options))
+        for p in np.flatnonzero(gains >= threshold).tolist():  # the few that pass: their evidence
+            a, b = int(keep_side[p]), int(other[p])
+            found = verifier.verify(told[a], told[b], seed=pair_seed(a, b, n), threshold=threshold)
             if found is not None:
                 ok_left.append(a)
                 ok_right.append(b)
@@ -771,6 +852,40 @@ class RetoldIndex(LevelIndex):
         stats.members = len(taken)
         stats.largest_cluster = largest
         return stats
+
+    @staticmethod
+    def _gains(
+        tellings: list[Telling],
+        docs: np.ndarray,
+        left: np.ndarray,
+        right: np.ndarray,
+        n: int,
+        margin: float,
+        threshold: float,
+    ) -> np.ndarray:
+        """The order gain of every candidate pair (-inf where a gate fails), on every core."""
+        sizes = np.array([len(t.sentences) for t in tellings], dtype=np.int64)
+        starts = np.zeros(len(tellings) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=starts[1:])
+        dim = next((t.vectors.shape[1] for t in tellings if len(t.vectors)), 1)
+        vectors = np.concatenate([t.vectors for t in tellings if len(t.vectors)] or [np.zeros((0, dim))])
+        words = np.concatenate([t.words for t in tellings] or [np.zeros(0)]).astype(np.float64)
+        slot = np.searchsorted(docs, left), np.searchsorted(docs, right)
+        seeds = (left * n + right) % (1 << 32)
+        return _gains(
+            np.ascontiguousarray(vectors, dtype=np.float64),
+            words,
+            starts,
+            slot[0],
+            slot[1],
+            seeds.astype(np.int64),
+            float(margin),
+            float(FULL_SENTENCE_WORDS),
+            float(MIN_ANCHOR),
+            MIN_ALIGNED,
+            float(threshold),
+            SHUFFLES,
+        )
 
     @staticmethod
     def _distinct(
