@@ -132,8 +132,8 @@ def name_mapping(
     aligned: Iterable[tuple[str, str]],
     names_a: set[str],
     names_b: set[str],
-    text_a: str = "",
-    text_b: str = "",
+    text_a: str | Counter[str] = "",
+    text_b: str | Counter[str] = "",
 ) -> tuple[dict[str, str], list[str]]:
     """Which name of A stands for which name of B, from sentences aligned between the two.
 
@@ -142,11 +142,13 @@ def name_mapping(
     taken greedily, strongest first, one to one; equal votes go first to names both texts mention
     often (the characters, not a passing "Parisian"; mentions counted in ``text_a``/``text_b``),
     then to names that look alike (Sophie / Sophia). A name that extends another of the same text
-    ("Marco" beside "Marc") counts as that name. Returns (differing names A → B, names both
-    tellings share).
+    ("Marco" beside "Marc") counts as that name. ``text_a``/``text_b`` may be given as their
+    :func:`mentions` already (a document in many pairs is counted once). Returns (differing names
+    A → B, names both tellings share).
     """
     canon_a, canon_b = _aliases(names_a), _aliases(names_b)
-    often_a, often_b = _mentions(text_a, canon_a), _mentions(text_b, canon_b)
+    often_a = text_a if isinstance(text_a, Counter) else mentions(text_a, names_a)
+    often_b = text_b if isinstance(text_b, Counter) else mentions(text_b, names_b)
     votes: Counter[tuple[str, str]] = Counter()
     for sa, sb in aligned:
         in_a = {canon_a[w] for w in (_POSSESSIVE.sub("", x) for x in WORD.findall(sa)) if w in canon_a}
@@ -179,7 +181,9 @@ def name_mapping(
     return mapping, sorted(shared)
 
 
-def _mentions(text: str, canon: dict[str, str]) -> Counter[str]:
+def mentions(text: str, names: set[str]) -> Counter[str]:
+    """How often the text mentions each of its names (aliases counted as the name they extend)."""
+    canon = _aliases(names)
     found = (_POSSESSIVE.sub("", w) for w in WORD.findall(text))
     return Counter(canon[w] for w in found if w in canon)
 

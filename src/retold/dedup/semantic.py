@@ -39,6 +39,7 @@ import functools
 import os
 import time
 from array import array
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,7 @@ from numba import njit, prange
 from retold.corpus.writers import reopen_at
 from retold.dedup.clusters import Decisions, rank_positions
 from retold.dedup.level import DecideContext, Level, LevelIndex, Outcome
-from retold.dedup.names import find_names, mask_names, masked, name_mapping
+from retold.dedup.names import find_names, mask_names, masked, mentions, name_mapping
 from retold.options import option
 from retold.records import Record
 from retold.stages import BatchStage
@@ -370,6 +371,13 @@ class Telling:
     def __post_init__(self) -> None:
         if len(self.words) != len(self.sentences):
             self.words = np.array([word_count(s) for s in self.sentences], dtype=np.float64)
+        self._mentions: Counter[str] | None = None
+
+    def mentions(self) -> Counter[str]:
+        """How often the telling mentions each of its names (counted once, for every pair)."""
+        if self._mentions is None:
+            self._mentions = mentions(" ".join(self.sentences), self.names)
+        return self._mentions
 
 
 @dataclass
@@ -490,8 +498,8 @@ class Verifier:
             ((x.sentences[i], y.sentences[j]) for i, j, _ in kept_pairs),
             x.names,
             y.names,
-            " ".join(x.sentences),
-            " ".join(y.sentences),
+            x.mentions(),
+            y.mentions(),
         )
         if swapped:
             mapping = {v: k for k, v in mapping.items()}
