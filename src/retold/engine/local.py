@@ -577,6 +577,9 @@ def commit(
     try:
         for w in staged:  # everything is complete on disk: now put the files in place, summary last
             w.finish()
+        # the parts a resumed run would go on from (quarantine.part) are about to move into place:
+        # from here a kill means a rerun starts afresh, never resumes from parts that are gone
+        state.forget_checkpoint(p.work)
         if index_dir is not None:
             swap_in(index_dir, out)
         for w in staged:
@@ -585,6 +588,7 @@ def commit(
         for w in staged:
             w.abort()
         raise
+    state.done(p.work)  # a kill from here on leaves a finished run, recognised as such
     shutil.rmtree(p.work, ignore_errors=True)  # the run is complete: its state goes
     if what.curates and not what.decides:  # an earlier scan's decisions in this folder are stale
         for name in ("dropped.jsonl", "clusters.jsonl", "pairs.jsonl"):

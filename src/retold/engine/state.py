@@ -106,6 +106,18 @@ def load(work: Path) -> dict[str, Any] | None:
     return checkpoint
 
 
+def forget_checkpoint(work: Path) -> None:
+    """No resuming from here on: the run's outputs are being put in place (a kill now means a
+    rerun starts afresh)."""
+    (work / CHECKPOINT).unlink(missing_ok=True)
+
+
+def done(work: Path) -> None:
+    """The run is complete and its outputs in place: a rerun finds it finished (even if removing
+    the work folder is cut short)."""
+    (work / STATE).unlink(missing_ok=True)
+
+
 def clear(work: Path) -> None:
     """Forget any earlier run in ``work``: every file in it goes (the levels append to theirs)."""
     import shutil
