@@ -11,6 +11,40 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 
+#: Words the synthetic test corpora are made of.
+WORDS = [
+    "fox",
+    "hen",
+    "mill",
+    "river",
+    "stone",
+    "bread",
+    "lamp",
+    "wind",
+    "rain",
+    "field",
+    "road",
+    "night",
+    "garden",
+    "window",
+    "letter",
+    "bridge",
+    "village",
+    "market",
+    "winter",
+    "summer",
+    "kettle",
+    "candle",
+    "forest",
+    "meadow",
+    "harbor",
+    "wagon",
+    "shadow",
+    "silver",
+    "copper",
+]
+
+
 requires_shared = pytest.mark.skipif(
     not (SHARED / "data").is_dir(),
     reason=f"labelled data not found at {SHARED} (the project's ../shared); these tests measure on it",

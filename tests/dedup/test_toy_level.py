@@ -15,7 +15,7 @@ import pytest
 import toy_level
 
 import retold
-from conftest import check_invariant, kill_after_checkpoint, read_jsonl
+from conftest import WORDS, check_invariant, kill_after_checkpoint, read_jsonl
 from retold.dedup import registry
 
 HERE = Path(__file__).resolve().parent
@@ -32,23 +32,7 @@ def first_level() -> Iterator[None]:
 def corpus(path: Path, documents: int, seed: int = 3) -> Path:
     """Stories; every tenth opens with the sentence of an earlier one and goes on differently."""
     rng = random.Random(seed)
-    words = [
-        "fox",
-        "hen",
-        "mill",
-        "river",
-        "stone",
-        "bread",
-        "lamp",
-        "wind",
-        "rain",
-        "field",
-        "road",
-        "night",
-        "garden",
-        "window",
-        "letter",
-    ]
+    words = WORDS[:15]
     lines = []
     for i in range(documents):
         opening = f"The {rng.choice(words)} and the {rng.choice(words)} met at number {i}."

@@ -15,40 +15,9 @@ from pathlib import Path
 import pytest
 
 import retold
-from conftest import check_invariant
+from conftest import WORDS, check_invariant
 
 OUTPUTS = ("kept.jsonl", "dropped.jsonl", "quarantine.jsonl", "clusters.jsonl", "report.json", "report.html")
-WORDS = [
-    "fox",
-    "hen",
-    "mill",
-    "river",
-    "stone",
-    "bread",
-    "lamp",
-    "wind",
-    "rain",
-    "field",
-    "road",
-    "night",
-    "garden",
-    "window",
-    "letter",
-    "bridge",
-    "village",
-    "market",
-    "winter",
-    "summer",
-    "kettle",
-    "candle",
-    "forest",
-    "meadow",
-    "harbor",
-    "wagon",
-    "shadow",
-    "silver",
-    "copper",
-]
 
 
 def corpus(path: Path, documents: int = 3000, seed: int = 7) -> Path:
