@@ -64,9 +64,14 @@ def audit_texts(
     lang: str = "auto",
     embedder: str | None = None,
     documents: int | None = None,
+    quiet: bool = True,
 ) -> dict[str, Any]:
     """The audit of ``texts`` (which may be a sample of ``documents`` documents)."""
+    from retold.progress import Steps
+
+    steps = Steps("audit", 4, quiet)
     timings: dict[str, float] = {}
+    steps.step("lexical")
     t = time.perf_counter()
     lang = detect_language(texts) if lang == "auto" else lang
     tokens = Tokens.of(texts)
@@ -78,9 +83,11 @@ def audit_texts(
     corpus["self_repetition"] = self_rep
     timings["lexical"] = time.perf_counter() - t
 
+    steps.step("document vectors")
     t = time.perf_counter()
     vectors, embedding = document_vectors(texts, embedder, lang)
     timings["embed"] = time.perf_counter() - t
+    steps.step("premise clusters")
     t = time.perf_counter()
     clusters = premise.cluster(texts, ids, lang=lang)
     timings["premise"] = time.perf_counter() - t
@@ -92,9 +99,11 @@ def audit_texts(
         corpus.update(metrics.vendi(vectors))
     else:
         pairwise = {"mean": None, "sampled": 0, "histogram": {"edges": [], "counts": []}}
+    steps.step("stock phrases")
     t = time.perf_counter()
     stock = phrases.find(texts, reference=reference, lang=lang)
     timings["phrases"] = time.perf_counter() - t
+    steps.close()
     density = stock.density
     return {
         "documents": documents if documents is not None else len(texts),

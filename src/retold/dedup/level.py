@@ -22,7 +22,7 @@ adding a level.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,10 +44,13 @@ class DecideContext:
     ``skip_before``: documents numbered below it come from ``--against`` indexes and were decided
     by their own runs: a pair of two of them is not examined again. ``texts``: reads documents'
     repaired texts by number (this run's from the spool, earlier runs' from their kept.jsonl).
+    ``progress(items, desc, total)``: the items (steps of the level's work), with a progress bar
+    when the run shows them.
     """
 
     skip_before: int = 0
     texts: Callable[[np.ndarray], dict[int, str]] = field(default=lambda docs: {})
+    progress: Callable[..., Iterable[Any]] = field(default=lambda items, desc, total=None: items)
 
 
 @dataclass

@@ -90,6 +90,8 @@ FULL_SENTENCE_WORDS = 8
 MIN_DISTINCT = 0.2
 DISTINCT_NEIGHBOURS = 20
 EVIDENCE_SENTENCES = 3
+_TELLING_BLOCK = 256  # documents cut into sentences and embedded a step (for the progress bar)
+_PAIR_BLOCK = 8192  # candidate pairs scored a step, over both cores
 _BLOCK = 2048
 
 
@@ -769,7 +771,7 @@ class RetoldIndex(LevelIndex):
 
     def decide(self, decisions: Decisions, context: DecideContext) -> Outcome:
         """Mark retold documents among those still kept."""
-        stats = self._decide(decisions, context.texts, context.skip_before)
+        stats = self._decide(decisions, context)
         self.close()
         figures = {
             **stats.to_json(),
@@ -789,9 +791,8 @@ class RetoldIndex(LevelIndex):
             )
         return Outcome(stats.clusters, figures, warnings)
 
-    def _decide(
-        self, decisions: Decisions, texts: Callable[[np.ndarray], dict[int, str]], skip_before: int
-    ) -> RetoldStats:
+    def _decide(self, decisions: Decisions, context: DecideContext) -> RetoldStats:
+        texts, skip_before, progress = context.texts, context.skip_before, context.progress
         n = len(self._has)
         assert n == decisions.n, "one vector (or None) per document"
         stats = RetoldStats(documents=int(np.frombuffer(self._has, dtype=np.int8)[skip_before:].sum()))
@@ -812,14 +813,23 @@ class RetoldIndex(LevelIndex):
         text_of = texts(docs)
         verifier = self._verifier()
         self.verifier_name = getattr(verifier.model, "name", "")
-        tellings = verifier.tellings([text_of[int(d)] for d in docs])
+        tellings: list[Telling] = []
+        blocks = range(0, len(docs), _TELLING_BLOCK)
+        for lo in progress(blocks, f"retold: sentences ({_TELLING_BLOCK} docs a step)", len(blocks)):
+            tellings += verifier.tellings([text_of[int(d)] for d in docs[lo : lo + _TELLING_BLOCK]])
         doc_vectors = self.vectors_of(docs)
         stats.boilerplate_sentences = silence_boilerplate(
             tellings, doc_vectors, self.options.boilerplate_docs
         )
         told = dict(zip(docs.tolist(), tellings, strict=True))
         threshold = gain_threshold(self.options)
-        gains = self._gains(tellings, docs, keep_side, other, n, verifier.margin, threshold)
+        gains = np.full(len(keep_side), -np.inf)
+        blocks = range(0, len(keep_side), _PAIR_BLOCK)
+        for lo in progress(blocks, f"retold: pairs ({_PAIR_BLOCK} a step)", len(blocks)):
+            hi = lo + _PAIR_BLOCK
+            gains[lo:hi] = self._gains(
+                tellings, docs, keep_side[lo:hi], other[lo:hi], n, verifier.margin, threshold
+            )
         ok_left, ok_right, results = [], [], {}
         for p in np.flatnonzero(gains >= threshold).tolist():  # the few that pass: their evidence
             a, b = int(keep_side[p]), int(other[p])

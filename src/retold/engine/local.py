@@ -150,7 +150,7 @@ def run_scan(inputs: list[str], out: Path, config: ScanConfig, verb: str, run: R
             return ScanResult.from_summary(out, done)
     try:
         p = read_pass(sources, out, config, what, run, fingerprint)
-        decisions, clusters, figures = decide(p, config, what)
+        decisions, clusters, figures = decide(p, config, what, run.quiet)
         report = audit(p, decisions, clusters, config, what, out, run.quiet)
         staged, kept_at = write(p, decisions, out, what, run.quiet)
         result, summary = summarise(p, decisions, clusters, figures, config, verb, run, fingerprint, t0)
@@ -334,7 +334,9 @@ def _restore(p: Pass, resume: dict[str, Any]) -> None:
         index.restore(resume["levels"][name])
 
 
-def decide(p: Pass, config: ScanConfig, what: Verb) -> tuple[Decisions, dict[str, int], dict[str, Any]]:
+def decide(
+    p: Pass, config: ScanConfig, what: Verb, quiet: bool = True
+) -> tuple[Decisions, dict[str, int], dict[str, Any]]:
     """Each level's decision, closest first. Returns the decisions, cluster counts and figures
     per level (both of this run's documents alone under ``--against``)."""
     t0 = time.perf_counter()
@@ -344,7 +346,11 @@ def decide(p: Pass, config: ScanConfig, what: Verb) -> tuple[Decisions, dict[str
     if what.detects and config.drop_empty:
         for i in p.empties:
             decisions.drop(i, "empty")
-    context = DecideContext(skip_before=base, texts=lambda docs: _texts(p, docs, config.text_field))
+    context = DecideContext(
+        skip_before=base,
+        texts=lambda docs: _texts(p, docs, config.text_field),
+        progress=lambda items, desc, total=None: progress(items, desc, quiet, total=total, unit=" step"),
+    )
     clusters: dict[str, int] = {}
     figures: dict[str, Any] = {}
     for name, index in p.indexes.items():

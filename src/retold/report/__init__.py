@@ -79,6 +79,7 @@ def audit_report(
         lang=config.lang,
         embedder=config.value("embedder"),
         documents=int(n - empty.sum()),
+        quiet=quiet,
     )
     shown = []
     for level, i, k in pairs:
