@@ -19,6 +19,12 @@ Sections (``--only NAME`` runs one):
   + exact nearest neighbours) against SemHash ``self_deduplicate`` with the same static model,
   docs/s, median of 5 interleaved rounds; then what verification costs per candidate pair, and the whole level.
 
+* ``level``: the retold level alone (``--levels retold --no-report``), end to end in a fresh
+  process, on HANNA (672 stories, ~2,900 characters) and on slop-score (3,035 stories, ~7,800
+  characters): docs/s, median of 3 interleaved runs. ``--baseline SRC`` runs another checkout's
+  ``src`` (``git worktree add /tmp/old REV``, then ``--baseline /tmp/old/src``) in the same rounds,
+  with its own defaults, so today's code and an earlier one are timed side by side.
+
     make bench-retold        (or: .venv/bin/python benchmarks/bench_retold.py [--only clough])
 """
 
@@ -343,7 +349,58 @@ def speed(tmp: Path) -> None:
     )
 
 
-SECTIONS = {"seeds": seeds, "clough": clough, "hanna": hanna, "stsb": stsb, "speed": speed}
+LEVEL_SCAN = """
+import json, sys, time, retold
+t = time.perf_counter()
+r = retold.scan(sys.argv[1], out=sys.argv[2], levels="retold", report=False, quiet=True, **json.loads(sys.argv[3]))
+print(json.dumps({"wall": time.perf_counter() - t, "docs": r.documents_in, "clusters": r.clusters}))
+"""
+#: Set by ``--baseline``: another checkout's ``src`` folder, timed beside this one.
+BASELINE: list[str] = []
+
+
+def level(tmp: Path) -> None:
+    """The level alone, end to end, on story-length and long stories; beside a baseline if given."""
+    import os
+    import subprocess
+    import sys
+
+    hanna = tmp / "level-hanna.jsonl"
+    with open(hanna, "w", encoding="utf-8") as fh:
+        for s in read_jsonl(require(DATA / "hanna_stories" / "stories.jsonl")):
+            fh.write(json.dumps({"text": s["text"]}) + "\n")
+    slop = tmp / "level-slop.jsonl"
+    stories = require(DATA / "slopscore_stories" / "stories.jsonl.gz")
+    with gzip.open(stories, "rt", encoding="utf-8") as src, open(slop, "w", encoding="utf-8") as fh:
+        for line in src:
+            fh.write(json.dumps({"text": json.loads(line)["text"]}) + "\n")
+    codes = {"this": str(Path(__file__).resolve().parents[1] / "src")}
+    if BASELINE:
+        codes["baseline"] = BASELINE[0]
+    for corpus in (hanna, slop):
+        walls: dict[str, list[float]] = {name: [] for name in codes}
+        for rnd in range(3):
+            for name, src_dir in codes.items():
+                env = {**os.environ, "PYTHONPATH": src_dir}
+                out = tmp / f"level-{corpus.stem}-{name}-{rnd}"
+                done = subprocess.run(
+                    [sys.executable, "-c", LEVEL_SCAN, str(corpus), str(out), json.dumps(OPTIONS)],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                found = json.loads(done.stdout.strip().splitlines()[-1])
+                walls[name].append(found["wall"])
+        for name, values in walls.items():
+            wall = statistics.median(values)
+            print(
+                f"  {corpus.stem.removeprefix('level-')}: {name:8} {found['docs']:,} docs, {wall:6.1f} s "
+                f"({found['docs'] / wall:,.0f} docs/s; runs {', '.join(f'{v:.1f}' for v in values)})"
+            )
+
+
+SECTIONS = {"seeds": seeds, "clough": clough, "hanna": hanna, "stsb": stsb, "speed": speed, "level": level}
 
 
 def main() -> None:
@@ -353,11 +410,16 @@ def main() -> None:
         "--verifier", help="the retold level's verifier for every scan (default: the level's)"
     )
     parser.add_argument("--retold-threshold", type=float, help="for the scans that use the default threshold")
+    parser.add_argument(
+        "--baseline", help="another checkout's src folder, timed beside this one (--only level)"
+    )
     args = parser.parse_args()
     if args.verifier:
         OPTIONS["verifier"] = args.verifier
     if args.retold_threshold is not None:
         OPTIONS["retold_threshold"] = args.retold_threshold
+    if args.baseline:
+        BASELINE.append(args.baseline)
     tmp = Path(tempfile.mkdtemp(prefix="retold-bench-retold-"))
     for name in args.only or list(SECTIONS):
         print(f"\n== {name}")
