@@ -497,7 +497,7 @@ class Verifier:
         if gain < threshold:
             return None
         mapping, shared = name_mapping(
-            ((x.sentences[i], y.sentences[j]) for i, j, _ in kept_pairs),
+            ((x.sentences[i], y.sentences[j], cosine) for i, j, cosine in kept_pairs),
             x.names,
             y.names,
             x.mentions(),
