@@ -237,14 +237,6 @@ VERB_GROUPS: dict[str, tuple[str, ...]] = {
 RUN_OPTIONS = ("quiet", "workers", "engine", "address", "restart", "against", "save_index")
 
 
-def general(name: str) -> Option:
-    """The general option called ``name``."""
-    for opt in GENERAL:
-        if opt.name == name:
-            return opt
-    raise KeyError(name)
-
-
 def check_all(options: dict[str, Any], table: dict[str, Option], verb: str) -> dict[str, Any]:
     """``options`` checked against ``table`` (unknown names are a TypeError, as for any function:
     the message suggests the closest name)."""

@@ -208,6 +208,13 @@ class Decisions:
             )
         return view
 
+    def repeats(self, name: str) -> int:
+        """Documents in level ``name``'s clusters that repeat another (all but the keepers)."""
+        lc = self.levels.get(name)
+        if lc is None:
+            return 0
+        return int(((lc.cluster >= 0) & (lc.keeper != np.arange(self.n))).sum())
+
     def drop(self, index: int, reason: str) -> None:
         self.reason[index] = REASONS.index(reason)
 

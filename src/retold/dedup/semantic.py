@@ -356,8 +356,8 @@ def _gains(
     return out
 
 
-def pair_seed(a: int, b: int, n: int) -> int:
-    """The seed of the shuffles of pair (a, b) among n documents."""
+def pair_seed(a: Any, b: Any, n: int) -> Any:
+    """The seed of the shuffles of pair (a, b) among n documents (numbers or arrays of them)."""
     return (a * n + b) % (1 << 32)
 
 
@@ -889,7 +889,7 @@ class RetoldIndex(LevelIndex):
         vectors = np.concatenate([t.vectors for t in tellings if len(t.vectors)] or [np.zeros((0, dim))])
         words = np.concatenate([t.words for t in tellings] or [np.zeros(0)]).astype(np.float64)
         slot = np.searchsorted(docs, left), np.searchsorted(docs, right)
-        seeds = (left * n + right) % (1 << 32)
+        seeds = pair_seed(left, right, n)
         return _gains(
             np.ascontiguousarray(vectors, dtype=np.float64),
             words,

@@ -33,7 +33,7 @@ from retold._version import __version__
 from retold.config import ScanConfig
 from retold.corpus.readers import ReadOptions, read_inputs
 from retold.corpus.sources import Source, expand_inputs
-from retold.corpus.spool import Spool
+from retold.corpus.spool import Spool, texts_at
 from retold.corpus.writers import AtomicWriter, pretty_json
 from retold.dedup import registry, saved
 from retold.dedup.clusters import REASONS, Decisions, KeepPolicy
@@ -79,7 +79,7 @@ VERBS = {
     "fix": Verb("fix", detects=False, curates=True, decides=False, reports=False),
 }
 #: Every file a run may write into --out (an input there would be overwritten).
-OUTPUT_FILES = (*VERBS["scan"].outputs(ScanConfig()), "report.json", "report.html")
+OUTPUT_FILES = VERBS["scan"].outputs(ScanConfig())
 
 
 @dataclass(frozen=True)
@@ -151,10 +151,11 @@ def run_scan(inputs: list[str], out: Path, config: ScanConfig, verb: str, run: R
     try:
         p = read_pass(sources, out, config, what, run, fingerprint)
         decisions, clusters, figures = decide(p, config, what, run.quiet)
-        report = audit(p, decisions, clusters, config, what, out, run.quiet)
+        own = decisions.tail(p.prefix.size)  # this run's documents alone (all, without --against)
+        report = audit(p, own, clusters, config, what, out, run.quiet)
         staged, kept_at = write(p, decisions, out, what, run.quiet)
-        result, summary = summarise(p, decisions, clusters, figures, config, verb, run, fingerprint, t0)
-        commit(p, decisions, kept_at, staged, report, summary, out, config, what, run)
+        result, summary = summarise(p, own, clusters, figures, config, verb, run, fingerprint, t0)
+        commit(p, own, kept_at, staged, report, summary, out, config, what, run)
     except BaseException:
         if not (out / WORK_DIR / state.CHECKPOINT).exists():
             shutil.rmtree(out / WORK_DIR, ignore_errors=True)
@@ -372,8 +373,6 @@ def decide(
 
 def _texts(p: Pass, docs: np.ndarray, field: str) -> dict[int, str]:
     """Texts of documents: the earlier runs' from their kept.jsonl, this run's from the spool."""
-    from retold.corpus.spool import texts_at
-
     base = p.prefix.size
     found = p.prefix.texts([int(d) for d in docs if d < base])
     found.update(
@@ -392,7 +391,7 @@ def _clusters_in(own: Decisions, level: str) -> int:
 
 def audit(
     p: Pass,
-    decisions: Decisions,
+    own: Decisions,
     clusters: dict[str, int],
     config: ScanConfig,
     what: Verb,
@@ -406,7 +405,6 @@ def audit(
 
     t0 = time.perf_counter()
     reference = None if config.reference is None else corpus_texts([config.reference], config, out)
-    own = decisions.tail(p.prefix.size)
     report = audit_report(p.spool.path, p.spool.ids, own, clusters, config, quiet, reference=reference)
     p.timings["audit"] = time.perf_counter() - t0
     p.timings.update({f"audit_{k}": v for k, v in report["audit"].pop("timings").items()})
@@ -441,7 +439,7 @@ def write(
 
 def summarise(
     p: Pass,
-    decisions: Decisions,
+    own: Decisions,
     clusters: dict[str, int],
     figures: dict[str, Any],
     config: ScanConfig,
@@ -452,7 +450,7 @@ def summarise(
 ) -> tuple[ScanResult, dict[str, Any]]:
     """The run's result and summary.json."""
     counts = p.counts
-    dropped = decisions.tail(p.prefix.size).counts()
+    dropped = own.counts()
     repair = next((st for st in p.stages if isinstance(st, RepairStage)), None)
     repairs = (
         {k: v for k, v in sorted(repair.stats.items()) if k not in ("total", "repaired")} if repair else {}
@@ -467,7 +465,7 @@ def summarise(
         repaired=repair.stats["repaired"] if repair else 0,
         repairs=repairs,
         clusters=clusters,
-        reported=_reported(decisions.tail(p.prefix.size), clusters, config),
+        reported={name: own.repeats(name) for name in clusters if name not in (config.drop or ())},
         duplicate_ids=counts["duplicate_ids"],
         warnings=tuple(_warnings(p, config)),
         timings={k: round(v, 3) for k, v in p.timings.items()},
@@ -503,17 +501,6 @@ def summarise(
     return result, summary
 
 
-def _reported(own: Decisions, clusters: dict[str, int], config: ScanConfig) -> dict[str, int]:
-    """Per level detected but not dropped: the documents in its clusters other than the keepers."""
-    index = np.arange(own.n)
-    found = {}
-    for name in clusters:
-        lc = own.levels.get(name)
-        if name not in (config.drop or ()):
-            found[name] = 0 if lc is None else int(((lc.cluster >= 0) & (lc.keeper != index)).sum())
-    return found
-
-
 def _warnings(p: Pass, config: ScanConfig) -> Iterator[str]:
     counts = p.counts
     if p.hints and counts["quarantined"] == counts["documents_in"]:
@@ -532,7 +519,7 @@ def _warnings(p: Pass, config: ScanConfig) -> Iterator[str]:
 
 def commit(
     p: Pass,
-    decisions: Decisions,
+    own: Decisions,
     kept_at: np.ndarray,
     staged: list[AtomicWriter],
     report: dict[str, Any] | None,
@@ -564,7 +551,6 @@ def commit(
         t0 = time.perf_counter()
         index_dir = p.work / "index.part"
         kept_file = next(w for w in staged if w.path.name == "kept.jsonl")
-        own = decisions.tail(p.prefix.size)
         save_index(
             index_dir,
             p.spool.ids,

@@ -33,10 +33,7 @@ def level_rows(
     n = max(1, decisions.n)
     rows = {}
     for level, count in detected.items():
-        lc = decisions.levels.get(level)
-        members = 0
-        if lc is not None:
-            members = int(((lc.cluster >= 0) & (lc.keeper != np.arange(decisions.n))).sum())
+        members = decisions.repeats(level)
         rows[level] = {
             "clusters": count,
             "duplicates": members,
