@@ -785,7 +785,8 @@ class RetoldIndex(LevelIndex):
         warnings = []
         if self.not_covered:
             warnings.append(
-                f"retold: {self.not_covered} documents are not in English, which the default models "
+                f"retold: {self.not_covered} document{'s are' if self.not_covered > 1 else ' is'} not in "
+                "English, which the default models "
                 "cover; they take no part in the retold level. Name models that cover their language "
                 "with --embedder (a model2vec model) and --verifier"
             )
