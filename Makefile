@@ -49,11 +49,7 @@ bench-clough: $(BIN)/retold
 bench-near-scale: $(BIN)/retold
 	$(BIN)/python benchmarks/bench_near_scale.py --sizes 100000 1000000
 
-$(VENV)/.embed-bench: $(VENV)/.bench
-	$(PIP) -e '.[embed,bench]'
-	@touch $@
-
-bench-retold: $(VENV)/.embed-bench
+bench-retold: $(VENV)/.bench
 	$(BIN)/python benchmarks/bench_retold.py
 
 # 10k, 100k and 1M documents end to end, datatrove beside at 100k: about 20 minutes on 2 cores
@@ -64,7 +60,7 @@ bench-scale: $(VENV)/.bench
 bench-scaleout: $(VENV)/.bench
 	$(BIN)/python benchmarks/bench_scaleout.py --size 100000 --runs 3
 
-bench-audit: $(VENV)/.embed-bench
+bench-audit: $(VENV)/.bench
 	$(BIN)/python benchmarks/bench_audit.py
 
 bench: bench-repair bench-throughput bench-minhash bench-clough bench-retold bench-audit

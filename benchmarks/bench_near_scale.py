@@ -60,10 +60,17 @@ def jaccard(a: str, b: str) -> float:
     return len(x & y) / len(x | y)
 
 
-def sentence_pool() -> list[str]:
+def sentence_pool(single: bool = False) -> list[str]:
+    """Sentences of tinystories_ru and HANNA (4+ words). ``single``: cut as retold cuts them
+    (after closing quotes too), so that two mosaics never share a run of sentences by chance."""
     texts = [r["story"] for r in read_jsonl(require(DATA / "tinystories_ru" / "stories.jsonl.gz"))]
     texts += [r["text"] for r in read_jsonl(require(DATA / "hanna_stories" / "stories.jsonl"))]
-    pool = [s.strip() for t in texts for s in re.split(r"(?<=[.!?])\s+", t) if len(s.split()) >= 4]
+    if single:
+        from retold.text import sentences
+
+        pool = [s.strip() for t in texts for s in sentences(t) if len(s.split()) >= 4]
+    else:
+        pool = [s.strip() for t in texts for s in re.split(r"(?<=[.!?])\s+", t) if len(s.split()) >= 4]
     return sorted(set(pool))
 
 

@@ -344,7 +344,7 @@ def speed(tmp: Path) -> None:
     print(
         f"  whole scan, --levels retold --verifier static (measured): {wall:.0f} s, "
         f"{len(texts) / wall:,.0f} docs/s; {level['candidate_pairs']:,} candidates, "
-        f"{level['verified_pairs']:,} verified, verification {level['verify_seconds']:.0f} s; "
+        f"{level['verified_pairs']:,} verified, deciding {result.timings['dedup']:.0f} s; "
         f"clusters {result.clusters}"
     )
 
@@ -353,7 +353,8 @@ LEVEL_SCAN = """
 import json, sys, time, retold
 t = time.perf_counter()
 r = retold.scan(sys.argv[1], out=sys.argv[2], levels="retold", report=False, quiet=True, **json.loads(sys.argv[3]))
-print(json.dumps({"wall": time.perf_counter() - t, "docs": r.documents_in, "clusters": r.clusters}))
+print(json.dumps({"wall": time.perf_counter() - t, "docs": r.documents_in, "clusters": r.clusters,
+                  "read": r.timings.get("read_repair", 0), "decide": r.timings.get("dedup", 0)}))
 """
 #: Set by ``--baseline``: another checkout's ``src`` folder, timed beside this one.
 BASELINE: list[str] = []
@@ -379,6 +380,7 @@ def level(tmp: Path) -> None:
         codes["baseline"] = BASELINE[0]
     for corpus in (hanna, slop):
         walls: dict[str, list[float]] = {name: [] for name in codes}
+        parts: dict[str, list[tuple[float, float]]] = {name: [] for name in codes}
         for rnd in range(3):
             for name, src_dir in codes.items():
                 env = {**os.environ, "PYTHONPATH": src_dir}
@@ -392,11 +394,16 @@ def level(tmp: Path) -> None:
                 )
                 found = json.loads(done.stdout.strip().splitlines()[-1])
                 walls[name].append(found["wall"])
+                parts[name].append((found["read"], found["decide"]))
         for name, values in walls.items():
             wall = statistics.median(values)
+            read = statistics.median(p[0] for p in parts[name])
+            decide = statistics.median(p[1] for p in parts[name])
             print(
                 f"  {corpus.stem.removeprefix('level-')}: {name:8} {found['docs']:,} docs, {wall:6.1f} s "
-                f"({found['docs'] / wall:,.0f} docs/s; runs {', '.join(f'{v:.1f}' for v in values)})"
+                f"({found['docs'] / wall:,.0f} docs/s; runs {', '.join(f'{v:.1f}' for v in values)}); "
+                f"reading with repair and the level's stage {read:.1f} s, deciding {decide:.1f} s, "
+                f"the rest (imports, models, numba) {wall - read - decide:.1f} s"
             )
 
 

@@ -66,7 +66,7 @@ def test_quiet_prints_nothing(tmp_path: Path) -> None:
             "unknown level 'nearr' in --levels (did you mean near?)",
         ),
         (
-            ["scan", "in.jsonl", "--out", "o", "--drop", "retold"],
+            ["scan", "in.jsonl", "--out", "o", "--levels", "exact,near", "--drop", "retold"],
             2,
             "--drop retold needs retold in --levels too",
         ),

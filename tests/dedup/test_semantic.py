@@ -118,7 +118,7 @@ def test_unrelated_texts_are_not_retold(tmp_path: Path) -> None:
 
 
 def test_top_k_is_a_stable_sort() -> None:
-    from retold.dedup.semantic import _top_k
+    from retold.dedup.neighbours import top_k as _top_k
 
     rng = np.random.default_rng(0)
     block = rng.integers(0, 20, size=(30, 50)).astype(np.float32)  # many ties
@@ -205,11 +205,13 @@ def test_a_sentence_other_stories_tell_as_closely_is_not_distinct() -> None:
     y = Telling(["a", "b", "c"], set(), _unit(s + 0.1 * rng.normal(size=s.shape)), words)
     raw = (x.vectors * y.vectors).sum(axis=1)
     match = RetoldMatch(0.05, 0.3, [(k, k, float(raw[k])) for k in range(3)])
-    assert distinct_anchor(match, x, y, np.zeros((0, 32))) == pytest.approx(raw.max())  # nobody else
-    rival = _unit(s + 0.1 * rng.normal(size=s.shape))  # a third story tells all three as closely
-    assert distinct_anchor(match, x, y, rival) < MIN_DISTINCT
+    nobody = np.zeros(3)
+    assert distinct_anchor(match, x, nobody, y) == pytest.approx(raw.max())  # nobody else tells them
+    third = _unit(s + 0.1 * rng.normal(size=s.shape))  # a third story tells all three as closely
+    rival = np.maximum((x.vectors @ third.T).max(axis=1), (y.vectors @ third.T).max(axis=1))
+    assert distinct_anchor(match, x, rival, y) < MIN_DISTINCT
     short = Telling(["a", "b", "c"], set(), x.vectors, np.full(3, 2.0))  # two-word lines count 2/8
-    assert distinct_anchor(match, short, y, np.zeros((0, 32))) == pytest.approx(raw.max() * 2 / 8)
+    assert distinct_anchor(match, short, nobody, y) == pytest.approx(raw.max() * 2 / 8)
 
 
 def test_rewrites_of_one_text_are_not_each_others_rivals() -> None:
@@ -226,9 +228,6 @@ def test_rewrites_of_one_text_are_not_each_others_rivals() -> None:
     }
     tell[4] = Telling(list("abcd"), set(), _unit(rng.normal(size=(4, 32))), words)  # unrelated
     docs = np.arange(5)
-    doc_vectors = _unit(
-        np.r_[np.tile(rng.normal(size=8), (4, 1)) + 0.05 * rng.normal(size=(4, 8)), rng.normal(size=(1, 8))]
-    )
 
     def results(pairs: list[tuple[int, int]]) -> dict:
         out = {}
@@ -239,25 +238,48 @@ def test_rewrites_of_one_text_are_not_each_others_rivals() -> None:
 
     # 0, 1, 2 verified with each other; 3 tells the same story but was not verified with them
     pairs = [(0, 1), (0, 2), (1, 2)]
-    left, right = RetoldIndex._distinct([0, 0, 1], [1, 2, 2], results(pairs), docs, doc_vectors, tell)
+    left, right = RetoldIndex._distinct([0, 0, 1], [1, 2, 2], results(pairs), docs, tell)
     assert (left, right) == ([], [])  # 3 is a rival: what they share, a fourth story tells too
     tell[3] = Telling(list("abcd"), set(), _unit(rng.normal(size=(4, 32))), words)  # now it is not
     found = results(pairs)
-    left, right = RetoldIndex._distinct([0, 0, 1], [1, 2, 2], found, docs, doc_vectors, tell)
+    left, right = RetoldIndex._distinct([0, 0, 1], [1, 2, 2], found, docs, tell)
     assert list(zip(left, right, strict=True)) == pairs  # the group's members are not rivals
     assert all(m.distinct > 0.3 for m, _ in found.values())
 
 
-def test_a_language_the_default_models_do_not_cover_takes_no_part(tmp_path: Path) -> None:
-    """Russian stories get no arbitrary pairs: they are counted, said in summary.json and warned."""
-    russian = "Жила-была маленькая девочка. Каждое утро она ходила к морю со своей собакой и искала ракушки."
+RUSSIAN = (
+    "Маша жила в маленьком доме у самого моря. Каждое утро Маша ходила на берег со своей собакой Жучкой. "
+    "Однажды Жучка нашла в песке старую бутылку с запиской внутри. В записке было написано, что на острове "
+    "спрятан клад. Маша позвала своего друга Петю, и они взяли у деда лодку. Весь день они гребли против "
+    "ветра и очень устали. На острове они нашли только сундук, полный старых писем. Письма оказались от "
+    "бабушки Маши, которая когда-то жила на этом острове."
+)
+OTHER_RUSSIAN = (
+    "Зимой в деревне выпало так много снега, что занесло все дороги. Дети лепили снеговиков и катались "
+    "с горки до самого вечера. Старый учитель рассказывал им сказки у печки. Когда снег растаял, в деревню "
+    "приехал почтальон с большой сумкой подарков. Все радовались весне и пели песни на площади."
+)
+
+
+def test_a_language_the_default_models_do_not_cover_is_read_by_its_words(tmp_path: Path) -> None:
+    """Russian stories are compared by their words: a name-swapped retelling is found, unrelated
+    stories are not paired, and no Russian story is ever paired with an English one."""
+    swapped = RUSSIAN.replace("Маша", "Оля").replace("Маши", "Оли").replace("Петю", "Ваню")
+    swapped = swapped.replace("Жучка", "Тузик").replace("Жучкой", "Тузиком").replace("очень", "сильно")
     english = "Every morning the girl walked to the sea with her dog and looked for shells in the sand."
-    rows = [{"id": f"ru{i}", "text": f"{russian} День {i}."} for i in range(3)]
+    rows = [
+        {"id": "ru0", "text": RUSSIAN},
+        {"id": "ru1", "text": swapped},
+        {"id": "ru2", "text": OTHER_RUSSIAN},
+    ]
     rows += [{"id": f"en{i}", "text": f"{english} It was day {i} of the summer."} for i in range(2)]
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     result = retold.scan(tmp_path / "in.jsonl", out=tmp_path / "o", levels="retold")
     level = json.loads((tmp_path / "o" / "summary.json").read_text())["levels"]["retold"]
-    assert level["not_covered"] == 3 and level["documents"] == 2 and level["language"] == "en"
+    assert level["lexical_documents"] == 3 and level["documents"] == 5
+    assert level["language"] == "English by the models, other languages by their words"
     assert any("3 documents are not in English" in w for w in result.warnings)
     pairs = [json.loads(line) for line in (tmp_path / "o" / "pairs.jsonl").read_text().splitlines()]
-    assert not [p for p in pairs if p["a"].startswith("ru") or p["b"].startswith("ru")]
+    assert [(p["a"], p["b"]) for p in pairs if p["level"] == "retold"] == [("ru0", "ru1")]
+    names = pairs[0]["evidence"]["names"]
+    assert names["Маша"] == "Оля" and names["Петю"] == "Ваню"

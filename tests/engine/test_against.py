@@ -94,7 +94,7 @@ def test_saved_index_is_written_atomically_and_can_be_skipped(
     retold.scan(a, tmp_path / "a", report=False)
     manifest = json.loads((tmp_path / "a" / "index" / "manifest.json").read_text())
     assert manifest["format"] == "retold-index" and manifest["version"] == 1
-    assert set(manifest["levels"]) == {"exact", "near"}
+    assert set(manifest["levels"]) == {"exact", "near", "retold"}
     assert manifest["kept_jsonl_bytes"] == (tmp_path / "a" / "kept.jsonl").stat().st_size
     retold.scan(a, tmp_path / "n", report=False, save_index=False)
     assert not (tmp_path / "n" / "index").exists()
@@ -115,7 +115,8 @@ def test_an_index_that_does_not_fit_is_refused(
     batches: tuple[Path, Path], tmp_path: Path, change: str, message: str
 ) -> None:
     a, b = batches
-    retold.scan(a, tmp_path / "a", report=False, save_index=change != "no-index")
+    first: dict = {"levels": "exact,near"} if change == "levels" else {}
+    retold.scan(a, tmp_path / "a", report=False, save_index=change != "no-index", **first)
     options: dict = {"report": False}
     if change == "version":
         path = tmp_path / "a" / "index" / "manifest.json"

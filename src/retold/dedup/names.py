@@ -24,8 +24,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from difflib import SequenceMatcher
-
-from retold.text import WORD
+from itertools import groupby
 
 PLACEHOLDER = "someone"
 _NOT_NAMES = frozenset({"I", "I'm", "I'd", "I'll", "I've", "O", "OK"})
@@ -103,6 +102,8 @@ def _occurs(text: str, word: str, times: int = 1) -> bool:
     return False
 
 
+# a capitalised word as WORD finds it: at a word start, not after a letter, digit or inner mark
+_CAPITAL_RUN = re.compile(rf"(?<![^\W\d_])(?<![^\W\d_]['’-]){_CAPITALISED}")
 _CAPITAL_WORD = re.compile(rf"(?<![\w'’-]){_CAPITALISED}(?:['’]s)?(?![\w'’-])")
 
 
@@ -151,12 +152,47 @@ def name_mapping(
     canon_a, canon_b = _aliases(names_a), _aliases(names_b)
     often_a = text_a if isinstance(text_a, Counter) else mentions(text_a, names_a)
     often_b = text_b if isinstance(text_b, Counter) else mentions(text_b, names_b)
+    found = (
+        (
+            _canonical_in(pair[0], canon_a),
+            _canonical_in(pair[1], canon_b),
+            pair[2] ** 2 if len(pair) > 2 else 1.0,  # type: ignore[misc]
+        )
+        for pair in aligned
+    )
+    return vote_mapping(found, often_a, often_b)
+
+
+def sentence_names(sentences: list[str], names: set[str]) -> list[frozenset[str]]:
+    """The names each sentence holds, aliases counted as the name they extend (what
+    :func:`vote_mapping` takes; a document in many pairs finds them once)."""
+    canon = _aliases(names)
+    return [_canonical_in(s, canon) for s in sentences]
+
+
+def _canonical_in(sentence: str, canon: dict[str, str]) -> frozenset[str]:
+    if not canon:
+        return frozenset()
+    return frozenset(canon[w] for w in _capitalised(sentence) if w in canon)
+
+
+def _capitalised(text: str) -> list[str]:
+    """The capitalised words of ``text``, possessives cut (a name is one: looking only at these
+    is ~4x faster than at every word)."""
+    return [_POSSESSIVE.sub("", w) for w in _CAPITAL_RUN.findall(text)]
+
+
+def vote_mapping(
+    aligned: Iterable[tuple[frozenset[str], frozenset[str], float]],
+    often_a: Counter[str],
+    often_b: Counter[str],
+) -> tuple[dict[str, str], list[str]]:
+    """:func:`name_mapping` from each aligned pair's names (each side's, as :func:`sentence_names`
+    gives them) and the pair's weight."""
     votes: Counter[tuple[str, str]] = Counter()
-    for pair in aligned:
-        sa, sb = pair[0], pair[1]
-        weight = pair[2] ** 2 if len(pair) > 2 else 1.0  # type: ignore[misc]
-        in_a = {canon_a[w] for w in (_POSSESSIVE.sub("", x) for x in WORD.findall(sa)) if w in canon_a}
-        in_b = {canon_b[w] for w in (_POSSESSIVE.sub("", x) for x in WORD.findall(sb)) if w in canon_b}
+    for in_a, in_b, weight in aligned:
+        if not in_a or not in_b:
+            continue
         for a in in_a:
             for b in in_b:
                 votes[a, b] += weight / (len(in_a) * len(in_b))
@@ -164,16 +200,20 @@ def name_mapping(
     used_b: set[str] = set()
     mapping: dict[str, str] = {}
     shared: list[str] = []
-    ranked = sorted(
-        votes.items(),
-        key=lambda kv: (
-            -round(kv[1], 6),
-            -min(often_a[kv[0][0]], often_b[kv[0][1]]),
-            -SequenceMatcher(None, *kv[0]).ratio(),
-            kv[0],
-        ),
+    # strongest first; equal votes to names both mention often, then to names that look alike
+    # (SequenceMatcher only among equals: it cost more than the rest of the mapping)
+    first = sorted(
+        votes.items(), key=lambda kv: (-round(kv[1], 6), -min(often_a[kv[0][0]], often_b[kv[0][1]]))
     )
-    for (a, b), _ in ranked:
+    ranked: list[tuple[str, str]] = []
+    for _, tied in groupby(
+        first, key=lambda kv: (round(kv[1], 6), min(often_a[kv[0][0]], often_b[kv[0][1]]))
+    ):
+        names = [kv[0] for kv in tied]
+        if len(names) > 1:
+            names.sort(key=lambda ab: (-SequenceMatcher(None, *ab).ratio(), ab))
+        ranked += names
+    for a, b in ranked:
         if a in used_a or b in used_b:
             continue
         used_a.add(a)
@@ -188,8 +228,7 @@ def name_mapping(
 def mentions(text: str, names: set[str]) -> Counter[str]:
     """How often the text mentions each of its names (aliases counted as the name they extend)."""
     canon = _aliases(names)
-    found = (_POSSESSIVE.sub("", w) for w in WORD.findall(text))
-    return Counter(canon[w] for w in found if w in canon)
+    return Counter(canon[w] for w in _capitalised(text) if w in canon)
 
 
 def _aliases(names: set[str]) -> dict[str, str]:

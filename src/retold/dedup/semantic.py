@@ -17,10 +17,10 @@ Two steps, the first cheap and wide, the second fine and strict:
    **order gain** = aligned score − shuffled mean. A pair is retold when the order gain is at
    least ``threshold``, at least ``MIN_ALIGNED`` sentences align, and the best aligned pair
    reaches ``MIN_ANCHOR``.
-3. **The pair's own.** What two stories share with the stories around them is their premise or
-   genre, not one story: the best aligned pair must be told more closely between the two than
-   by any of the ``DISTINCT_NEIGHBOURS`` documents nearest them (outside their group of verified
-   tellings), by ``MIN_DISTINCT`` (:func:`distinct_anchor`).
+3. **The pair's own.** What two stories share with other stories is their premise, genre or a
+   stock sentence, not one story: the best aligned pair must be told more closely between the two
+   than in any other document being verified (outside their group of verified tellings), by
+   ``MIN_DISTINCT`` (:func:`distinct_anchor`).
 
 Why order gain and not a cosine: whole-text cosine cannot tell a retelling from a second story
 on the same prompt (the seeds' MiniLM cosine, .60, is the median of HANNA's same-prompt pairs), and
@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import functools
 import os
-import time
 from array import array
 from collections import Counter
 from collections.abc import Callable
@@ -51,7 +50,16 @@ from numba import njit, prange
 from retold.corpus.writers import reopen_at
 from retold.dedup.clusters import Decisions, rank_positions
 from retold.dedup.level import DecideContext, Level, LevelIndex, Outcome
-from retold.dedup.names import find_names, mask_names, masked, mentions, name_mapping
+from retold.dedup.names import (
+    PLACEHOLDER,
+    find_names,
+    mask_names,
+    masked,
+    mentions,
+    sentence_names,
+    vote_mapping,
+)
+from retold.dedup.neighbours import nearest
 from retold.options import option
 from retold.records import Record
 from retold.stages import BatchStage
@@ -82,17 +90,18 @@ MIN_ANCHOR = 0.7
 #: "That's fascinating." aligned with "That's fascinating!" says little.
 FULL_SENTENCE_WORDS = 8
 #: The best aligned sentence must be the pair's own: its cosine, less the best cosine either of its
-#: sentences reaches in the ``DISTINCT_NEIGHBOURS`` documents nearest the pair (outside the pair's
-#: group of verified tellings), must reach this. What two stories share with the stories around
-#: them is a premise or a genre ("It was a dark and stormy night, and Emma was home alone"), not
-#: one story. 0.2 sits between the rewrites' own sentences (a lead of 0.14-0.82 on Clough, the
-#: seeds 0.32) and generic ones (HANNA's closest cross-prompt pair: 0.13; Clough's `non`: <= 0.05).
+#: sentences reaches in any other document being verified (outside the pair's group of verified
+#: tellings), must reach this. What two stories share with other stories is a premise, a genre or a
+#: stock sentence ("It was a dark and stormy night, and Emma was home alone"), not one story. 0.2
+#: sits between the rewrites' own sentences (a lead of 0.14-0.82 on Clough, the seeds 0.56) and
+#: generic ones (HANNA's closest cross-prompt pair: 0.13; Clough's `non`: <= 0.05).
 MIN_DISTINCT = 0.2
+#: Each aligned sentence's rival is the best of its ``4 × DISTINCT_NEIGHBOURS`` nearest sentences
+#: that belong to neither the pair nor its group.
 DISTINCT_NEIGHBOURS = 20
 EVIDENCE_SENTENCES = 3
 _TELLING_BLOCK = 256  # documents cut into sentences and embedded a step (for the progress bar)
 _PAIR_BLOCK = 8192  # candidate pairs scored a step, over both cores
-_BLOCK = 2048
 
 
 @dataclass(frozen=True)
@@ -156,14 +165,23 @@ def gain_threshold(options: RetoldOptions) -> float:
     return STATIC_THRESHOLD if static_verifier(options) else TRANSFORMER_THRESHOLD
 
 
-#: The default models are English. A document takes part in the level when at least this share of
-#: its words are among English's 5,000 commonest (wordfreq): HANNA, slop-score and the NT
+#: The default models are English. A document is read by them when at least this share of its
+#: words (names masked) are among English's 5,000 commonest (wordfreq): HANNA, slop-score and the NT
 #: translations have 0.61 at the least (median 0.79-0.87); French runs about 0.26, German 0.15,
 #: Russian 0. Below it, the models' vectors say nothing (the Russian stories' whole-text cosines
-#: were 0.99 apart, and every candidate pair arbitrary). A model the user names is trusted.
+#: were 0.99 apart, and every candidate pair arbitrary), and the document is compared by its words
+#: instead (:mod:`retold.embed.lexical`). A model the user names is trusted with every document.
 ENGLISH_SHARE = 0.45
-#: ``record.meta[NAME]`` of a document in a language the default models do not cover.
-NOT_COVERED = "not covered"
+#: The share is estimated on the text's first this many characters (a whole 50 MB text need not
+#: be read to know its language; a name-swapped copy gets the same estimate as its original).
+SHARE_PREFIX = 2000
+#: Where a document's vectors come from: none (no words), the models (semantic), or its words.
+NO_SPACE, SEMANTIC, LEXICAL = 0, 1, 2
+#: The candidate floor among documents read by their words: a retelling there keeps much of its
+#: wording (name-swapped copies score 0.95-1.0), while among 100,000 unrelated Russian and English
+#: mosaics the tenth nearest reaches 0.5 by chance often enough to make 77,000 candidate pairs.
+LEXICAL_CANDIDATE = 0.7
+SPACE_NAMES = {SEMANTIC: "semantic", LEXICAL: "lexical"}
 
 
 @functools.cache
@@ -174,68 +192,47 @@ def _english_words() -> frozenset[str]:
 
 
 def english_share(text: str) -> float:
-    """The share of the text's words among English's commonest (see :data:`ENGLISH_SHARE`).
+    """The share of the text's words among English's commonest, masked names left out (see
+    :data:`ENGLISH_SHARE`).
 
     >>> english_share("The cat sat on the mat."), english_share("Кошка сидела на ковре.")
     (0.8333333333333334, 0.0)
     """
-    found = [w.lower() for w in WORD.findall(text)]
+    found = [w for w in (w.lower() for w in WORD.findall(text)) if w != PLACEHOLDER]
     common = _english_words()
     return sum(w in common for w in found) / len(found) if found else 0.0
 
 
 class RetoldEmbed(BatchStage):
-    """Pass 1 of the retold level: ``record.meta[NAME]`` = the masked whole-text vector, or
-    :data:`NOT_COVERED` for a document the default (English) models cannot read."""
+    """Pass 1 of the retold level: ``record.meta[NAME]`` = (space, masked whole-text vector): the
+    models' vector (:data:`SEMANTIC`), or for a document in a language the default (English) models
+    do not cover, its hashed words (:data:`LEXICAL`). A document without words gets none."""
 
     name = "retold-embed"
     batch_size = 1024  # the tokenizer spreads a batch over the cores; small batches idle them
 
     def __init__(self, options: RetoldOptions) -> None:
         from retold.embed import load
+        from retold.embed.lexical import LexicalEmbedder
 
         super().__init__()
         self.embedder = load(options.embedder, kind="static")
+        self.lexical = LexicalEmbedder(self.embedder.dim)
         self.english_only = options.embedder is None  # the default model; a named one is trusted
 
     def process_batch(self, batch: list[Record]) -> None:
-        todo = [r for r in batch if word_count(r.text)]
+        todo = [r for r in batch if WORD.search(r.text)]
+        texts = [masked(r.text) for r in todo]
         if self.english_only:
-            for r in todo:
-                if english_share(r.text) < ENGLISH_SHARE:
-                    r.meta[NAME] = NOT_COVERED
-            todo = [r for r in todo if NAME not in r.meta]
-        if todo:
-            vectors = self.embedder.encode([masked(r.text) for r in todo])
-            for record, vector in zip(todo, vectors, strict=True):
-                record.meta[NAME] = vector
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _top_k(block, k):  # type: ignore[no-untyped-def]
-    """The k largest values of each row and their columns, best first (ties: lower column).
-
-    One pass per row with a small sorted buffer: 0.2 s for 14,753 × 14,753 cosines, where
-    ``np.argpartition`` took 2.8 s (and the matrix product itself 0.6 s).
-    """
-    rows, cols = block.shape
-    idx = np.zeros((rows, k), dtype=np.int64)
-    val = np.full((rows, k), -np.inf, dtype=np.float32)
-    for r in prange(rows):  # rows are independent: the result does not depend on the threads
-        worst = -np.inf
-        for c in range(cols):
-            v = block[r, c]
-            if v <= worst:
-                continue
-            p = k - 1
-            while p > 0 and val[r, p - 1] < v:
-                val[r, p] = val[r, p - 1]
-                idx[r, p] = idx[r, p - 1]
-                p -= 1
-            val[r, p] = v
-            idx[r, p] = c
-            worst = val[r, k - 1]
-    return idx, val
+            covered = [english_share(t[:SHARE_PREFIX]) >= ENGLISH_SHARE for t in texts]
+        else:
+            covered = [True] * len(todo)
+        for space, model in ((SEMANTIC, self.embedder), (LEXICAL, self.lexical)):
+            mine = [k for k, c in enumerate(covered) if c == (space == SEMANTIC)]
+            if mine:
+                vectors = model.encode([texts[k] for k in mine])
+                for k, vector in zip(mine, vectors, strict=True):
+                    todo[k].meta[NAME] = (space, vector)
 
 
 @njit(cache=True, nogil=True)
@@ -272,16 +269,20 @@ def _align(sim, margin):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _shuffled_mean(sim, margin, seed, shuffles):  # type: ignore[no-untyped-def]
+def _shuffled_mean(sim, margin, seed, shuffles, give_up=np.inf):  # type: ignore[no-untyped-def]
     """The mean alignment score over ``shuffles`` permutations of the columns, drawn from numba's
     generator seeded with ``seed`` (per thread, so the same pair gets the same permutations on any
-    number of threads)."""
+    number of threads). Scores are never negative, so once the running sum / ``shuffles`` passes
+    ``give_up`` the mean will too: it stops there and returns that bound (the order gain of a pair
+    that fails fails whatever the rest would add)."""
     np.random.seed(seed)
     total = 0.0
     for _ in range(shuffles):
         perm = np.random.permutation(sim.shape[1])
         score, _ = _align(np.ascontiguousarray(sim[:, perm]), margin)
         total += score
+        if total / shuffles > give_up:
+            return total / shuffles
     return total / shuffles
 
 
@@ -316,7 +317,7 @@ def _gain_or_fail(x, y, wx, wy, margin, full_words, min_anchor, min_aligned, thr
         anchor = max(anchor, v)
     if kept < min_aligned or anchor < min_anchor or score < threshold:
         return -np.inf
-    return score - _shuffled_mean(sim, margin, seed, shuffles)
+    return score - _shuffled_mean(sim, margin, seed, shuffles, score - threshold)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -374,12 +375,19 @@ class Telling:
         if len(self.words) != len(self.sentences):
             self.words = np.array([word_count(s) for s in self.sentences], dtype=np.float64)
         self._mentions: Counter[str] | None = None
+        self._sentence_names: list[frozenset[str]] | None = None
 
     def mentions(self) -> Counter[str]:
         """How often the telling mentions each of its names (counted once, for every pair)."""
         if self._mentions is None:
             self._mentions = mentions(" ".join(self.sentences), self.names)
         return self._mentions
+
+    def sentence_names(self) -> list[frozenset[str]]:
+        """The names of each sentence (found once, for every pair)."""
+        if self._sentence_names is None:
+            self._sentence_names = sentence_names(self.sentences, self.names)
+        return self._sentence_names
 
 
 @dataclass
@@ -438,6 +446,16 @@ def common_direction(model: Any, lang: str = "en") -> np.ndarray:
     return (weight[:, None] * vectors).sum(axis=0) / weight.sum()
 
 
+def _masked_each(parts: list[str], names: set[str]) -> list[str]:
+    """Each sentence with the text's names masked, in one pass over the joined sentences."""
+    if not names:
+        return parts
+    mark = next(c for c in ("\x01", "\ufdd3", "\ufdd4", "\ufdd5") if not any(c in p for p in parts))
+    joined = mask_names(f" {mark} ".join(parts), names)
+    out = joined.split(f" {mark} ")
+    return out if len(out) == len(parts) else [mask_names(p, names) for p in parts]
+
+
 class Verifier:
     """The finer measure: sentence alignment, names masked. ``centre``: a direction subtracted from
     every sentence vector before comparing (a static model's :func:`common_direction`)."""
@@ -450,7 +468,7 @@ class Verifier:
     def tellings(self, texts: list[str]) -> list[Telling]:
         parts = [sentences(t) or [t] for t in texts]
         names = [find_names(t) for t in texts]
-        flat = [mask_names(s, n) for ss, n in zip(parts, names, strict=True) for s in ss]
+        flat = [m for ss, n in zip(parts, names, strict=True) for m in _masked_each(ss, n)]
         vectors = self.model.encode_short(flat) if flat else np.zeros((0, 1), dtype=np.float32)
         if self.centre is not None and len(vectors):
             vectors = vectors.astype(np.float64) - self.centre
@@ -477,6 +495,7 @@ class Verifier:
         threshold: float = 0.0,
         min_aligned: int = MIN_ALIGNED,
         min_anchor: float = MIN_ANCHOR,
+        names: bool = True,
     ) -> tuple[RetoldMatch, bool] | None:
         """The match of a pair that passes every gate, else None, trying the cheap gates first:
         the best sentence pair anywhere (an upper bound of the anchor), then one alignment (the
@@ -496,38 +515,39 @@ class Verifier:
         gain = aligned - _shuffled_mean(sim, self.margin, seed % (1 << 32), SHUFFLES)
         if gain < threshold:
             return None
-        mapping, shared = name_mapping(
-            ((x.sentences[i], y.sentences[j], cosine) for i, j, cosine in kept_pairs),
-            x.names,
-            y.names,
-            x.mentions(),
-            y.mentions(),
+        match = RetoldMatch(float(gain), float(aligned), kept_pairs, anchor=anchor)
+        if names:
+            self.map_names(match, a, b, swapped)
+        return match, swapped
+
+    @staticmethod
+    def map_names(match: RetoldMatch, a: Telling, b: Telling, swapped: bool) -> None:
+        """Fill the match's name mapping (``a`` → ``b``) and shared names, from its aligned pairs."""
+        x, y = (b, a) if swapped else (a, b)
+        in_x, in_y = x.sentence_names(), y.sentence_names()
+        mapping, shared = vote_mapping(
+            ((in_x[i], in_y[j], cosine**2) for i, j, cosine in match.pairs), x.mentions(), y.mentions()
         )
-        if swapped:
-            mapping = {v: k for k, v in mapping.items()}
-        return RetoldMatch(float(gain), float(aligned), kept_pairs, mapping, shared, anchor), swapped
+        match.names = {v: k for k, v in mapping.items()} if swapped else mapping
+        match.shared_names = shared
 
 
-def distinct_anchor(match: RetoldMatch, x: Telling, y: Telling, third: np.ndarray) -> float:
-    """How much more closely the pair tells its best shared sentence than nearby stories do.
+def distinct_anchor(match: RetoldMatch, x: Telling, rival: np.ndarray, y: Telling | None = None) -> float:
+    """How much more closely the pair tells its best shared sentence than any other story does.
 
     ``x`` and ``y`` are the match's shorter and longer tellings (its ``pairs`` index them);
-    ``third`` holds the sentence vectors of the other nearby documents (rows; may be empty). For
-    each aligned pair: its cosine less the best cosine either sentence reaches in ``third``, scaled
-    for short lines as in the alignment; the best of these. With no third document it is the best
-    aligned pair's (scaled) cosine.
+    ``rival[k]`` the best cosine either sentence of aligned pair ``k`` reaches in another document
+    (0 where none does). For each aligned pair: its cosine less its rival, scaled for short lines
+    as in the alignment; the best of these.
     """
     if not match.pairs:
         return 0.0
     i = np.array([p[0] for p in match.pairs])
     j = np.array([p[1] for p in match.pairs])
     raw = np.array([p[2] for p in match.pairs])
-    if len(third):
-        rival = np.maximum((x.vectors[i] @ third.T).max(axis=1), (y.vectors[j] @ third.T).max(axis=1))
-    else:
-        rival = np.zeros(len(raw))
-    weight = np.minimum(1.0, np.minimum(x.words[i], y.words[j]) / FULL_SENTENCE_WORDS)
-    return float(((raw - np.maximum(rival, 0.0)) * weight).max())
+    words_y = (y if y is not None else x).words[j]
+    weight = np.minimum(1.0, np.minimum(x.words[i], words_y) / FULL_SENTENCE_WORDS)
+    return float(((raw - np.maximum(np.asarray(rival, dtype=np.float64), 0.0)) * weight).max())
 
 
 def _groups(left: list[int], right: list[int]) -> dict[int, int]:
@@ -545,8 +565,7 @@ def _groups(left: list[int], right: list[int]) -> dict[int, int]:
 BOILERPLATE_COSINE = 0.7
 BOILERPLATE_LIFT = 0.05
 BOILERPLATE_EDGE = 4  # sentences at each end of a document looked at
-BOILERPLATE_SAMPLE = 64  # documents (evenly spaced) that estimate a shared sentence's lift
-_SENTENCE_BLOCK = 4096
+BOILERPLATE_SAMPLE = 64  # nearest edge sentences that estimate where a sentence recurs, and its lift
 
 
 def silence_boilerplate(tellings: list[Telling], doc_vectors: np.ndarray, min_docs: int) -> int:
@@ -577,19 +596,18 @@ def silence_boilerplate(tellings: list[Telling], doc_vectors: np.ndarray, min_do
     vectors = np.concatenate([t.vectors[e] for t, e in zip(tellings, edge, strict=True)]).astype(np.float32)
     silenced = np.zeros(len(owner), dtype=bool)
     centre = doc_vectors.mean(axis=0)  # mean cosine of d to all documents = d · centre
-    for lo in range(0, len(owner), _SENTENCE_BLOCK):
-        hits = (vectors[lo : lo + _SENTENCE_BLOCK] @ vectors.T) >= BOILERPLATE_COSINE
-        for r in np.flatnonzero(hits.sum(axis=1) >= min_docs):
-            found = np.flatnonzero(hits[r])
-            found = found[:: max(1, len(found) // (8 * BOILERPLATE_SAMPLE))]  # bounded work per sentence
-            docs = np.unique(owner[found])
-            if len(docs) < min_docs:
-                continue
-            docs = docs[:: max(1, len(docs) // BOILERPLATE_SAMPLE)][:BOILERPLATE_SAMPLE]  # bounded work
-            sims = doc_vectors[docs] @ doc_vectors[docs].T
-            among = (sims.sum() - np.trace(sims)) / (len(docs) * (len(docs) - 1))
-            overall = float((doc_vectors[docs] @ centre).mean())
-            silenced[lo + r] = among - overall < BOILERPLATE_LIFT
+    # each edge sentence's nearest edge sentences (itself among them): a bounded sample of where
+    # it recurs, found without comparing every sentence with every other
+    top, cos = nearest(vectors, BOILERPLATE_SAMPLE, exclude_self=False)
+    hits = (cos >= BOILERPLATE_COSINE) & (top >= 0)
+    for r in np.flatnonzero(hits.sum(axis=1) >= min_docs):
+        docs = np.unique(owner[top[r][hits[r]]])
+        if len(docs) < min_docs:
+            continue
+        sims = doc_vectors[docs] @ doc_vectors[docs].T
+        among = (sims.sum() - np.trace(sims)) / (len(docs) * (len(docs) - 1))
+        overall = float((doc_vectors[docs] @ centre).mean())
+        silenced[r] = among - overall < BOILERPLATE_LIFT
     at = 0
     for t, e in zip(tellings, edge, strict=True):
         t.vectors[e[silenced[at : at + len(e)]]] = 0.0
@@ -606,12 +624,9 @@ class RetoldStats:
     members: int = 0
     largest_cluster: int = 0
     boilerplate_sentences: int = 0
-    verify_seconds: float = 0.0
 
-    def to_json(self) -> dict[str, Any]:
-        out = dict(self.__dict__)
-        out["verify_seconds"] = round(self.verify_seconds, 3)
-        return out
+    def to_json(self) -> dict[str, Any]:  # no timings: summary.json's figures are deterministic
+        return dict(self.__dict__)
 
 
 def load_verifier(options: RetoldOptions, embedder: Any = None) -> Verifier:
@@ -631,7 +646,8 @@ def load_verifier(options: RetoldOptions, embedder: Any = None) -> Verifier:
 class RetoldIndex(LevelIndex):
     """Collects the masked whole-text vectors on disk, then decides retold pairs.
 
-    The verifier model loads only when there are candidate pairs to verify."""
+    Each document's vector is in one space (:data:`SEMANTIC` or :data:`LEXICAL`); pairs are found
+    and verified within a space. The verifier model loads only when there are candidate pairs."""
 
     def __init__(
         self,
@@ -646,27 +662,28 @@ class RetoldIndex(LevelIndex):
         self._verifier = verifier or (lambda: load_verifier(options, stage.embedder if stage else None))
         self._path = self.work / "vectors.f32"
         self._fh = open(self._path, "ab")  # noqa: SIM115 (closed in close(); see NearIndex on "ab")
-        self._has = array("b")
+        self._space = array("b")  # each document's space (NO_SPACE: no vector stored)
         self._rank = array("d")
         self.dim = 0
         self.embedder_name = stage.embedder.name if stage is not None else ""
         self.english_only = stage.english_only if stage is not None else False
         self.verifier_name = ""
-        self.not_covered = 0
 
     def add(self, record: Record, rank: float) -> None:
-        vector = record.meta.get(NAME)
-        if isinstance(vector, str):  # NOT_COVERED: takes no part, counted
-            self.not_covered += 1
-            vector = None
-        if vector is not None:
+        found = record.meta.get(NAME)
+        space = NO_SPACE
+        if found is not None:
+            space, vector = found
             self.dim = len(vector)
             self._fh.write(np.asarray(vector, dtype=np.float32).tobytes())
-        self._has.append(vector is not None)
+        self._space.append(space)
         self._rank.append(rank)
 
     def parameters(self) -> dict[str, Any]:
         return {"embedder": self.embedder_name}
+
+    def spaces(self) -> np.ndarray:
+        return np.frombuffer(self._space, dtype=np.int8)
 
     def extend(self, saved: SavedIndex, rank: float) -> None:
         """The kept documents of an earlier run have their vectors in its index."""
@@ -674,28 +691,31 @@ class RetoldIndex(LevelIndex):
         docs = np.fromfile(saved.path / "retold.docs.i64", dtype=np.int64)
         dim = int(saved.manifest["levels"][NAME]["dim"])
         vectors = np.fromfile(saved.path / "retold.vectors.f32", dtype=np.float32).reshape(len(docs), dim)
-        has = np.zeros(count, dtype=np.int8)
-        has[docs] = 1
+        spaces = saved.path / "retold.spaces.i8"
+        space = np.zeros(count, dtype=np.int8)
+        space[docs] = np.fromfile(spaces, dtype=np.int8) if spaces.exists() else SEMANTIC
         if len(docs):
             self.dim = int(vectors.shape[1])
             self._fh.write(np.ascontiguousarray(vectors, dtype=np.float32).tobytes())
-        self._has.frombytes(has.tobytes())
+        self._space.frombytes(space.tobytes())
         self._rank.frombytes(np.full(count, rank, dtype=np.float64).tobytes())
 
     def save(self, dest: Path, start: int, kept: np.ndarray) -> dict[str, Any]:
-        """The whole-text vectors of this run's kept documents."""
+        """The whole-text vectors of this run's kept documents, and their spaces."""
         self.close()
-        has = np.frombuffer(self._has, dtype=np.int8).astype(bool)
+        space = self.spaces()
+        has = space > 0
         if not self.dim:
             return {}
         first = int(has[:start].sum())  # vectors before this run's first document
-        has = has[start:]
+        has, space = has[start:], space[start:]
         docs = kept[has[kept]]
         row = np.cumsum(has) - 1
         vectors = np.memmap(self._path, dtype=np.float32, mode="r").reshape(-1, self.dim)
         np.asarray(vectors[first + row[docs]]).tofile(dest / "retold.vectors.f32")
         del vectors
         docs.astype(np.int64).tofile(dest / "retold.docs.i64")
+        space[docs].astype(np.int8).tofile(dest / "retold.spaces.i8")
         return {"embedder": self.embedder_name, "dim": self.dim, "documents": len(docs)}
 
     def checkpoint(self) -> dict[str, Any]:
@@ -703,18 +723,16 @@ class RetoldIndex(LevelIndex):
         self._fh.flush()
         os.fsync(self._fh.fileno())
         return {
-            "has": self._has.tobytes(),
+            "space": self._space.tobytes(),
             "rank": self._rank.tobytes(),
             "dim": self.dim,
             "size": self._fh.tell(),
-            "not_covered": self.not_covered,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
-        self._has = array("b", state["has"])
+        self._space = array("b", state["space"])
         self._rank = array("d", state["rank"])
         self.dim = state["dim"]
-        self.not_covered = state["not_covered"]
         self._fh.close()
         self._fh = reopen_at(self._path, state["size"])
 
@@ -724,47 +742,31 @@ class RetoldIndex(LevelIndex):
 
     def vectors_of(self, docs: np.ndarray) -> np.ndarray:
         """The stored whole-text vectors of ``docs`` (each must have one)."""
-        has = np.frombuffer(self._has, dtype=np.int8).astype(bool)
+        has = self.spaces() > 0
         slot = np.cumsum(has) - 1
         assert has[docs].all()
         vectors = np.memmap(self._path, dtype=np.float32, mode="r").reshape(-1, self.dim)
         return np.asarray(vectors[slot[docs]])
 
-    def candidates(self, active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(left, right, cosine) of each active document with its nearest active neighbours.
-
-        Exact: the vectors are read in blocks and multiplied block by block (at 15k documents and
-        256 dimensions this is ~1 s, and it has no index to build; an ANN index is for later).
-        """
+    def candidates(self, space: int, active: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(left, right, cosine) of each active document of ``space`` with its nearest active
+        neighbours in it at or above the candidate threshold (:func:`~retold.dedup.neighbours.nearest`)."""
         self.close()
-        n = len(self._has)
-        has = np.frombuffer(self._has, dtype=np.int8).astype(bool)
-        rows = np.flatnonzero(has)  # document of each stored vector
-        if not len(rows) or not self.dim:
-            empty = np.zeros(0, dtype=np.int64)
+        n = len(self._space)
+        docs = np.flatnonzero((self.spaces() == space) & active)
+        empty = np.zeros(0, dtype=np.int64)
+        if len(docs) < 2 or not self.dim:
             return empty, empty, np.zeros(0)
-        vectors = np.fromfile(self._path, dtype=np.float32).reshape(len(rows), self.dim)
-        live = active[rows]
-        docs = rows[live]
-        vectors = vectors[live]
-        k = min(self.options.neighbours, max(0, len(docs) - 1))
-        lefts, rights, cosines = [], [], []
-        for lo in range(0, len(docs), _BLOCK):
-            block = vectors[lo : lo + _BLOCK] @ vectors.T
-            idx = np.arange(lo, min(lo + _BLOCK, len(docs)))
-            block[idx - lo, idx] = -np.inf  # not itself
-            if k == 0:
-                continue
-            top, cos = _top_k(block, k)
-            ok = cos >= self.options.candidate_threshold
-            a = np.repeat(idx, k).reshape(len(idx), k)[ok]
-            lefts.append(docs[a])
-            rights.append(docs[top[ok]])
-            cosines.append(cos[ok])
-        if not lefts:
-            empty = np.zeros(0, dtype=np.int64)
+        top, cos = nearest(self.vectors_of(docs), self.options.neighbours)
+        floor = self.options.candidate_threshold
+        if space == LEXICAL:
+            floor = max(floor, LEXICAL_CANDIDATE)
+        ok = (cos >= floor) & (top >= 0)
+        if not ok.any():
             return empty, empty, np.zeros(0)
-        left, right, cosine = np.concatenate(lefts), np.concatenate(rights), np.concatenate(cosines)
+        left = docs[np.repeat(np.arange(len(docs)), top.shape[1]).reshape(top.shape)[ok]]
+        right = docs[top[ok]]
+        cosine = cos[ok]
         lo_, hi_ = np.minimum(left, right), np.maximum(left, right)
         code, first = np.unique(lo_ * n + hi_, return_index=True)
         return code // n, code % n, cosine[first]
@@ -773,80 +775,60 @@ class RetoldIndex(LevelIndex):
         """Mark retold documents among those still kept."""
         stats = self._decide(decisions, context)
         self.close()
+        lexical = int((self.spaces()[context.skip_before :] == LEXICAL).sum())
         figures = {
             **stats.to_json(),
             "threshold": gain_threshold(self.options),
             "candidate_threshold": self.options.candidate_threshold,
             "embedder": self.embedder_name,
             "verifier": self.verifier_name,
-            "language": "en" if self.english_only else "the named models'",
-            "not_covered": self.not_covered,
+            "language": "English by the models, other languages by their words"
+            if self.english_only
+            else "the named models'",
+            "lexical_documents": lexical,
         }
         warnings = []
-        if self.not_covered:
+        if lexical:
             warnings.append(
-                f"retold: {self.not_covered} document{'s are' if self.not_covered > 1 else ' is'} not in "
-                "English, which the default models "
-                "cover; they take no part in the retold level. Name models that cover their language "
-                "with --embedder (a model2vec model) and --verifier"
+                f"retold: {lexical} document{'s are' if lexical > 1 else ' is'} not in English, which the "
+                "default models cover; they are compared by their words (names masked): retellings "
+                "that keep much of the wording are found, free rewordings are not. Name models that "
+                "cover their language with --embedder (a model2vec model) and --verifier"
             )
         return Outcome(stats.clusters, figures, warnings)
 
-    def _decide(self, decisions: Decisions, context: DecideContext) -> RetoldStats:
-        texts, skip_before, progress = context.texts, context.skip_before, context.progress
-        n = len(self._has)
-        assert n == decisions.n, "one vector (or None) per document"
-        stats = RetoldStats(documents=int(np.frombuffer(self._has, dtype=np.int8)[skip_before:].sum()))
-        active = decisions.reason == 0
-        left, right, _ = self.candidates(active)
-        if skip_before:
-            new = np.maximum(left, right) >= skip_before
-            left, right = left[new], right[new]
-        stats.candidate_pairs = len(left)
-        if not len(left):
-            return stats
-        t = time.perf_counter()
-        pos = rank_positions(np.frombuffer(self._rank, dtype=np.float64))
-        better = pos[left] <= pos[right]  # (keeper side, other side) by keep rank
-        keep_side = np.where(better, left, right)
-        other = np.where(better, right, left)
-        docs = np.unique(np.concatenate([keep_side, other]))
-        text_of = texts(docs)
+    def _verifier_for(self, space: int) -> Verifier:
+        if space == LEXICAL:
+            from retold.embed.lexical import LexicalEmbedder
+
+            return Verifier(LexicalEmbedder(self.dim), self.options.margin)
         verifier = self._verifier()
         self.verifier_name = getattr(verifier.model, "name", "")
-        tellings: list[Telling] = []
-        blocks = range(0, len(docs), _TELLING_BLOCK)
-        for lo in progress(blocks, f"retold: sentences ({_TELLING_BLOCK} docs a step)", len(blocks)):
-            tellings += verifier.tellings([text_of[int(d)] for d in docs[lo : lo + _TELLING_BLOCK]])
-        doc_vectors = self.vectors_of(docs)
-        stats.boilerplate_sentences = silence_boilerplate(
-            tellings, doc_vectors, self.options.boilerplate_docs
-        )
-        told = dict(zip(docs.tolist(), tellings, strict=True))
-        threshold = gain_threshold(self.options)
-        gains = np.full(len(keep_side), -np.inf)
-        blocks = range(0, len(keep_side), _PAIR_BLOCK)
-        for lo in progress(blocks, f"retold: pairs ({_PAIR_BLOCK} a step)", len(blocks)):
-            hi = lo + _PAIR_BLOCK
-            gains[lo:hi] = self._gains(
-                tellings, docs, keep_side[lo:hi], other[lo:hi], n, verifier.margin, threshold
-            )
-        ok_left, ok_right, results = [], [], {}
-        for p in np.flatnonzero(gains >= threshold).tolist():  # the few that pass: their evidence
-            a, b = int(keep_side[p]), int(other[p])
-            found = verifier.verify(told[a], told[b], seed=pair_seed(a, b, n), threshold=threshold)
-            if found is not None:
-                ok_left.append(a)
-                ok_right.append(b)
-                results[a, b] = found
-        ok_left, ok_right = self._distinct(ok_left, ok_right, results, docs, doc_vectors, told)
-        stats.verify_seconds = time.perf_counter() - t
-        stats.verified_pairs = len(ok_left)
-        if not ok_left:
+        return verifier
+
+    def _decide(self, decisions: Decisions, context: DecideContext) -> RetoldStats:
+        skip_before = context.skip_before
+        n = len(self._space)
+        assert n == decisions.n, "one space (or none) per document"
+        stats = RetoldStats(documents=int((self.spaces()[skip_before:] > 0).sum()))
+        active = decisions.reason == 0
+        pos = rank_positions(np.frombuffer(self._rank, dtype=np.float64))
+        results: dict[tuple[int, int], tuple[RetoldMatch, bool]] = {}
+        told: dict[int, Telling] = {}
+        for space in (SEMANTIC, LEXICAL):
+            left, right, _ = self.candidates(space, active)
+            if skip_before:
+                new = np.maximum(left, right) >= skip_before
+                left, right = left[new], right[new]
+            stats.candidate_pairs += len(left)
+            if len(left):
+                self._verify(space, left, right, pos, context, stats, results, told)
+        stats.verified_pairs = len(results)
+        if not results:
             return stats
-        vl, vr = np.asarray(ok_left, dtype=np.int64), np.asarray(ok_right, dtype=np.int64)
-        order = np.lexsort((pos[vr], pos[vl]))
-        vl, vr = vl[order], vr[order]
+        pairs = np.array(sorted(results), dtype=np.int64).reshape(-1, 2)
+        order = np.lexsort((pos[pairs[:, 1]], pos[pairs[:, 0]]))
+        vl, vr = pairs[order, 0], pairs[order, 1]
         verified = [results[a, b] for a, b in zip(vl.tolist(), vr.tolist(), strict=True)]
         decisions.add_pairs(
             NAME,
@@ -871,6 +853,61 @@ class RetoldIndex(LevelIndex):
         stats.members = len(taken)
         stats.largest_cluster = largest
         return stats
+
+    def _verify(
+        self,
+        space: int,
+        left: np.ndarray,
+        right: np.ndarray,
+        pos: np.ndarray,
+        context: DecideContext,
+        stats: RetoldStats,
+        results: dict[tuple[int, int], tuple[RetoldMatch, bool]],
+        told: dict[int, Telling],
+    ) -> None:
+        """Verify one space's candidate pairs; the verified go into ``results`` as (keeper side,
+        other side) by keep rank, and their tellings into ``told``."""
+        n, progress = len(self._space), context.progress
+        better = pos[left] <= pos[right]
+        keep_side = np.where(better, left, right)
+        other = np.where(better, right, left)
+        docs = np.unique(np.concatenate([keep_side, other]))
+        text_of = context.texts(docs)
+        verifier = self._verifier_for(space)
+        label = f"retold ({SPACE_NAMES[space]})"
+        tellings: list[Telling] = []
+        blocks = range(0, len(docs), _TELLING_BLOCK)
+        for lo in progress(blocks, f"{label}: sentences ({_TELLING_BLOCK} docs a step)", len(blocks)):
+            tellings += verifier.tellings([text_of[int(d)] for d in docs[lo : lo + _TELLING_BLOCK]])
+        doc_vectors = self.vectors_of(docs)
+        stats.boilerplate_sentences += silence_boilerplate(
+            tellings, doc_vectors, self.options.boilerplate_docs
+        )
+        mine = dict(zip(docs.tolist(), tellings, strict=True))
+        threshold = gain_threshold(self.options)
+        gains = np.full(len(keep_side), -np.inf)
+        blocks = range(0, len(keep_side), _PAIR_BLOCK)
+        for lo in progress(blocks, f"{label}: pairs ({_PAIR_BLOCK} a step)", len(blocks)):
+            hi = lo + _PAIR_BLOCK
+            gains[lo:hi] = self._gains(
+                tellings, docs, keep_side[lo:hi], other[lo:hi], n, verifier.margin, threshold
+            )
+        ok_left, ok_right, found = [], [], {}
+        for p in np.flatnonzero(gains >= threshold).tolist():  # the few that pass: their evidence
+            a, b = int(keep_side[p]), int(other[p])
+            match = verifier.verify(
+                mine[a], mine[b], seed=pair_seed(a, b, n), threshold=threshold, names=False
+            )
+            if match is not None:
+                ok_left.append(a)
+                ok_right.append(b)
+                found[a, b] = match
+        ok_left, ok_right = self._distinct(ok_left, ok_right, found, docs, mine)
+        for a, b in zip(ok_left, ok_right, strict=True):  # names mapped only for the verified
+            match, swapped = found[a, b]
+            verifier.map_names(match, mine[a], mine[b], swapped)
+            results[a, b] = found[a, b]
+            told[a], told[b] = mine[a], mine[b]
 
     @staticmethod
     def _gains(
@@ -912,43 +949,62 @@ class RetoldIndex(LevelIndex):
         right: list[int],
         results: dict[tuple[int, int], tuple[RetoldMatch, bool]],
         docs: np.ndarray,
-        doc_vectors: np.ndarray,
         told: dict[int, Telling],
     ) -> tuple[list[int], list[int]]:
         """Keep the verified pairs whose best sentence is their own (:data:`MIN_DISTINCT`).
 
-        The nearby stories of a pair are the ``DISTINCT_NEIGHBOURS`` documents nearest each of
-        its two (whole-text vectors, among the documents being verified), less the pair's group
-        of verified tellings: a sentence that three rewrites of one text share is evidence, not
-        a rival.
+        A pair's rivals are every other document being verified, less the pair's group of
+        verified tellings (a sentence that three rewrites of one text share is evidence, not a
+        rival): each aligned sentence's ``DISTINCT_NEIGHBOURS`` nearest sentences among all of
+        theirs (:func:`~retold.dedup.neighbours.nearest`) give its best rival. Two stories built
+        from one stock of sentences ("Stay in bed, said the GP firmly") share a sentence that
+        others tell too; a retelling keeps one of its own.
         """
         if not left:
             return left, right
         group = _groups(left, right)
+        label = np.full(len(docs), -1, dtype=np.int64)  # each document's group (-1: none)
         slot = {int(d): k for k, d in enumerate(docs.tolist())}
-        members = np.array(sorted(group), dtype=np.int64)
-        rows = np.array([slot[int(d)] for d in members])
-        k = min(DISTINCT_NEIGHBOURS + 1, len(docs))
-        near: dict[int, np.ndarray] = {}
-        for lo in range(0, len(rows), _BLOCK):
-            top, _ = _top_k(doc_vectors[rows[lo : lo + _BLOCK]] @ doc_vectors.T, k)
-            for d, found in zip(members[lo : lo + _BLOCK].tolist(), top, strict=True):
-                near[d] = docs[found]
+        for d, g in group.items():
+            label[slot[d]] = g
+        sizes = np.array([len(told[int(d)].sentences) for d in docs], dtype=np.int64)
+        start = np.zeros(len(docs) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=start[1:])
+        owner = np.repeat(np.arange(len(docs)), sizes)
+        vectors = np.concatenate([told[int(d)].vectors for d in docs]).astype(np.float32)
+        # the sentences that take part in a verified pair's alignment: their nearest sentences
+        wanted = []
+        for a, b in zip(left, right, strict=True):
+            match, swapped = results[a, b]
+            sx, sy = (b, a) if swapped else (a, b)
+            wanted += [start[slot[sx]] + p[0] for p in match.pairs] + [
+                start[slot[sy]] + p[1] for p in match.pairs
+            ]
+        rows = np.unique(np.asarray(wanted, dtype=np.int64))
+        top, cos = nearest(vectors, DISTINCT_NEIGHBOURS * 4, queries=vectors[rows], exclude_self=False)
+        at = np.searchsorted(rows, np.arange(len(vectors)))  # row → its line in top/cos (for rows)
         keep_left, keep_right = [], []
         for a, b in zip(left, right, strict=True):
             match, swapped = results[a, b]
-            x, y = (told[b], told[a]) if swapped else (told[a], told[b])
-            rivals = [
-                int(d)
-                for d in np.union1d(near[a], near[b]).tolist()
-                if d != a and d != b and group.get(int(d)) != group[a]
+            sx, sy = (b, a) if swapped else (a, b)
+            x, y = told[sx], told[sy]
+            lines = at[
+                np.r_[
+                    [start[slot[sx]] + p[0] for p in match.pairs],
+                    [start[slot[sy]] + p[1] for p in match.pairs],
+                ]
             ]
-            third = (
-                np.concatenate([told[d].vectors for d in rivals])
-                if rivals
-                else np.zeros((0, x.vectors.shape[1]))
+            found = np.where(top[lines] >= 0, top[lines], 0)
+            docs_of = owner[found]
+            mine = (
+                (docs_of == slot[a]) | (docs_of == slot[b]) | (label[docs_of] == group[a]) | (top[lines] < 0)
             )
-            match.distinct = distinct_anchor(match, x, y, third)
+            best = np.where(mine, -np.inf, cos[lines]).max(axis=1)
+            # every neighbour found was the pair's own: the last one bounds any rival from above
+            best = np.where(np.isinf(best), cos[lines][:, -1], best)
+            k = len(match.pairs)
+            rival = np.maximum(best[:k], best[k:])
+            match.distinct = distinct_anchor(match, x, rival, y)
             if match.distinct >= MIN_DISTINCT:
                 keep_left.append(a)
                 keep_right.append(b)
@@ -961,7 +1017,7 @@ LEVEL = Level(
     options=RetoldOptions,
     stage=RetoldEmbed,
     index=RetoldIndex,
-    on=False,
+    on=True,
     drops=False,
 )
 

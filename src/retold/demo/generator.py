@@ -12,9 +12,12 @@ plants four kinds of defect whose answers it knows:
     an original with light edits: 2-8% of its words replaced, deleted or inserted, or one extra
     sentence appended. The note gives the word 5-gram Jaccard with the original (0.72-0.95).
 ``retold``
-    the same story told again: the same events in the same order, with the same roles, but every
-    character renamed (the place too, half the time), every sentence in a different phrasing and
-    common words swapped for synonyms. Word 5-gram Jaccard with the original stays below 0.3.
+    the same story told again as an LLM rewrite tells it: the same events in the same order, with
+    the same roles, every character renamed (the place too, half the time), the story's two own
+    details (sentences composed from word lists, which no other story shares) kept nearly whole,
+    and every other sentence in a different phrasing with common words swapped for synonyms. Word
+    5-gram Jaccard with the original stays below 0.3. Originals have their common words swapped
+    for synonyms too, so that two drawn from one template rarely share a sentence word for word.
 ``mojibake``
     a fresh story (not a copy of any other document, so ``of`` is None) that contains non-ASCII
     words such as ``Zoë``, ``São Paulo`` or ``crème brûlée``, damaged by encoding as UTF-8 and
@@ -71,9 +74,9 @@ class Planted:
 # shows as "√" and cp1252 as "Ã", so the damage is always visible.
 
 
-def _list(text: str) -> tuple[str, ...]:
-    """The comma-separated items of ``text``."""
-    return tuple(item.strip() for item in text.split(",") if item.strip())
+def _list(text: str, sep: str = ",") -> tuple[str, ...]:
+    """The ``sep``-separated items of ``text``."""
+    return tuple(item.strip() for item in text.split(sep) if item.strip())
 
 
 FIRST_NAMES: tuple[str, ...] = _list(
@@ -841,11 +844,67 @@ def _with_article(noun: str) -> str:
     return ("an " if noun[0] in "aeiou" else "a ") + noun
 
 
+def _template(key: str, variant: int, slots: dict[str, str]) -> str:
+    """A plan entry's sentence template: a shared one, or the story's own detail (``detail:N``)."""
+    return slots[key] if key.startswith("detail:") else _TEMPLATES[key][variant]
+
+
 def _render(plan: Plan, slots: dict[str, str]) -> str:
     return "\n\n".join(
-        " ".join(_TEMPLATES[key][variant].format_map(slots) for key, variant in paragraph)
+        " ".join(_template(key, variant, slots).format_map(slots) for key, variant in paragraph)
         for paragraph in plan
     )
+
+
+# A story's own details: two sentences composed from these lists, so that two stories rarely tell
+# the same one. A retelling keeps them nearly whole, as LLM rewrites keep a sentence or two, while
+# every shared template sentence is rephrased.
+_DETAIL_FORMS = (
+    "{{A}} {verb} the {adj} {thing} by the {spot}, {clause}.",
+    "Years later, {{A}} would still talk about the {adj} {thing} on the {spot}, {clause}.",
+    "It was at the {spot}, {clause}, that {{B}} first noticed the {adj} {thing}.",
+    "Nobody but {{B}} knew that the {adj} {thing} had come from the {spot}, {clause}.",
+    "The {thing}, {adj} and older than anyone could say, waited at the {spot} {clause}.",
+    "{clause_cap}, {{A}} and {{B}} {verb} a {adj} {thing} behind the {spot}.",
+    "Of everything at the {spot}, {{B}} loved the {adj} {thing} best, {clause}.",
+    "A {adj} {thing} sat on the {spot} for weeks, {clause}, before {{A}} dared touch it.",
+)
+_DETAIL_WORDS = {
+    "verb": _list("found, hid, mended, buried, polished, traded, dropped, painted, wrapped, carried, sold"),
+    "adj": _list(
+        "chipped, brass, faded, crooked, velvet, rusted, painted, silver, wooden, tattered, cracked, "
+        "enamel, copper, woollen, lacquered, ivory, tin, amber, striped, knitted, gilded, marble"
+    ),
+    "thing": _list(
+        "lantern, teapot, compass, music box, umbrella, birdcage, pocket watch, kite, globe, typewriter, "
+        "accordion, chess set, telescope, rocking chair, suitcase, harmonica, weathervane, snow globe, "
+        "hourglass, sewing tin, gramophone, fishing rod, bicycle bell, inkwell"
+    ),
+    "spot": _list(
+        "attic stairs, cellar door, harbour wall, bakery window, train platform, lighthouse steps, "
+        "greenhouse, market stall, chapel steps, ferry deck, orchard gate, library ladder, tram stop, "
+        "boathouse, bell tower, canal bridge, laundry line"
+    ),
+    "clause": _list(
+        "where the gulls argued every morning; just as the church clock struck eleven; "
+        "while rain drummed on the tin roof; because nobody else would dare; "
+        "though the hinges had long rusted shut; as the last tram rattled past; "
+        "while a dog barked somewhere below; an hour before the tide came in; "
+        "as snow began to fall on the square; while the radio played an old waltz; "
+        "the week the river froze; on the morning of the first frost; "
+        "when the swallows left for the south; the summer the mill burned down; "
+        "while the kettle whistled on the stove; after the fair had packed up and gone; "
+        "the night the comet was meant to pass; while the neighbours argued about the fence; "
+        "on the day the postman retired; when the old ferry still ran twice a day",
+        sep=";",
+    ),
+}
+
+
+def _detail(rng: random.Random) -> str:
+    form = rng.choice(_DETAIL_FORMS)
+    words = {k: rng.choice(v) for k, v in _DETAIL_WORDS.items()}
+    return form.format(**words, clause_cap=words["clause"][:1].upper() + words["clause"][1:])
 
 
 def _word_count(text: str) -> int:
@@ -933,6 +992,10 @@ def _new_story(rng: random.Random, non_ascii: bool = False) -> _Story:
         n_chars = rng.choice((2, 3))
         slots = _make_slots(rng, premise, n_chars, non_ascii)
         plan = _make_plan(rng, premise, n_chars)
+        for n in range(2):  # the story's own details, among its events
+            slots[f"detail:{n}"] = _detail(rng)
+            paragraph = plan[rng.randrange(1, len(plan))]
+            paragraph.insert(rng.randrange(len(paragraph) + 1), (f"detail:{n}", 0))
         _pad(rng, plan, slots)
         text = _render(plan, slots)
         if not 8 <= _sentence_count(plan) <= 15 or not 120 <= _word_count(text) <= 300:
@@ -1092,14 +1155,23 @@ def _retell(story: _Story, text: str, rng: random.Random) -> tuple[str, str]:
         if rng.random() < 0.5:
             slots["place"] = rng.choice([p for p in PLACES if p != story.slots["place"]])
             renames.append(f"{story.slots['place']}→{slots['place']}")
-        plan = [
-            [(key, rng.choice([i for i in range(len(_TEMPLATES[key])) if i != v])) for key, v in paragraph]
-            for paragraph in story.plan
-        ]
+        # as an LLM rewrite does: the story's own details kept nearly whole (names swapped), every
+        # other sentence in another phrasing with common words swapped for synonyms
         protect = {slots[k] for k in ("A", "B", "C", "Asur", "place")}
-        new = _swap_synonyms(_render(plan, slots), rng, 0.7, protect)
+        paragraphs, kept = [], 0
+        for paragraph in story.plan:
+            told = []
+            for key, v in paragraph:
+                if key.startswith("detail:"):
+                    told.append(_template(key, v, slots).format_map(slots))
+                    kept += 1
+                    continue
+                other = rng.choice([i for i in range(len(_TEMPLATES[key])) if i != v])
+                told.append(_swap_synonyms(_TEMPLATES[key][other].format_map(slots), rng, 0.7, protect))
+            paragraphs.append(" ".join(told))
+        new = "\n\n".join(paragraphs)
         j = word_ngram_jaccard(text, new)
-        note = f"renamed {', '.join(renames)}; rephrased; word 5-gram Jaccard {j:.2f}"
+        note = f"renamed {', '.join(renames)}; {kept} sentences kept, the rest rephrased; word 5-gram Jaccard {j:.2f}"
         if best is None or j < best[0]:
             best = (j, new, note)
         if j < 0.3:
@@ -1138,7 +1210,14 @@ def _build(n_stories: int, seed: int) -> tuple[list[dict], list[Planted], dict[s
     rng = random.Random(seed)
     stories = [_new_story(rng) for _ in range(n_stories)]
     ids = [f"story-{i + 1:04d}" for i in range(n_stories)]
-    texts = [_render(s.plan, s.slots) for s in stories]
+    # each original in its own words: common words swapped for synonyms, so that two originals
+    # drawn from one template rarely share a sentence word for word (unrelated stories do not)
+    texts = [
+        _swap_synonyms(
+            _render(s.plan, s.slots), rng, 0.7, {s.slots[k] for k in ("A", "B", "C", "Asur", "place")}
+        )
+        for s in stories
+    ]
     records = [{"id": i, "text": t, "prompt": s.prompt} for i, t, s in zip(ids, texts, stories, strict=True)]
     truth: list[Planted] = []
     clean: dict[str, str] = {}

@@ -37,7 +37,7 @@ def load(spec: str | None = None, kind: str = "static") -> Embedder:
     except ImportError as exc:
         raise ModelNotAvailable(
             f"the retold level needs the embedding libraries ({exc.name or exc}); "
-            "install them with: pip install 'retold[embed]'"
+            "reinstall retold (pip install retold), which brings them"
         ) from None
     except (OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

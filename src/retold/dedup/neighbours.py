@@ -1,0 +1,117 @@
+"""Nearest neighbours by cosine among unit vectors: exact up to ``EXACT_LIMIT`` rows, else faiss IVF.
+
+Exact search multiplies the vectors block by block: at 15k documents and 256 dimensions ~1 s, with
+no index to build, but it grows with the square of the corpus (a million documents: ~10^14
+multiply-adds, hours on 2 cores). Past ``EXACT_LIMIT`` rows an inverted-file index (faiss
+``IndexIVFFlat``: k-means cells trained on an evenly spaced sample with a fixed seed; each query
+searches its ``PROBES`` nearest cells exactly) does it in about a minute at a million on 2 cores. It is
+deterministic: the cells depend on the vectors and the seed only, and each query's search is exact
+within them. What it can miss is a neighbour in a cell the query does not probe — a pair whose
+cosine is far from both cells' centres; the retold level's pairs sit close together (cosine 0.5 and
+up), and bench_scale measures the recall it keeps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+#: Up to this many rows the search is exact (a few seconds at 50k; then the index pays off).
+EXACT_LIMIT = 50_000
+#: Cells of the inverted file: ``CELLS`` √n, each query searching ``PROBES`` of them (~1% of the
+#: rows at a million).
+CELLS = 2
+PROBES = 16
+_BLOCK = 2048
+_SEED = 1234
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def top_k(block, k):  # type: ignore[no-untyped-def]
+    """The k largest values of each row and their columns, best first (ties: lower column).
+
+    One pass per row with a small sorted buffer: 0.2 s for 14,753 × 14,753 cosines, where
+    ``np.argpartition`` took 2.8 s (and the matrix product itself 0.6 s).
+    """
+    rows, cols = block.shape
+    idx = np.zeros((rows, k), dtype=np.int64)
+    val = np.full((rows, k), -np.inf, dtype=np.float32)
+    for r in prange(rows):  # rows are independent: the result does not depend on the threads
+        worst = -np.inf
+        for c in range(cols):
+            v = block[r, c]
+            if v <= worst:
+                continue
+            p = k - 1
+            while p > 0 and val[r, p - 1] < v:
+                val[r, p] = val[r, p - 1]
+                idx[r, p] = idx[r, p - 1]
+                p -= 1
+            val[r, p] = v
+            idx[r, p] = c
+            worst = val[r, k - 1]
+    return idx, val
+
+
+def nearest(
+    base: np.ndarray, k: int, queries: np.ndarray | None = None, exclude_self: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` rows of ``base`` with the largest inner product with each query row, best first:
+    (columns, values), each (queries, k); a missing neighbour has column -1 and value -inf.
+    ``queries`` None: the rows of ``base`` themselves, each without itself when ``exclude_self``."""
+    base = np.ascontiguousarray(base, dtype=np.float32)
+    self_query = queries is None
+    queries = base if queries is None else np.ascontiguousarray(queries, dtype=np.float32)
+    skip = self_query and exclude_self
+    k = max(0, min(k, len(base) - (1 if skip else 0)))
+    if k == 0 or not len(queries):
+        return np.zeros((len(queries), 0), dtype=np.int64), np.zeros((len(queries), 0), dtype=np.float32)
+    if len(base) <= EXACT_LIMIT:
+        return _exact(base, queries, k, skip)
+    return _ivf(base, queries, k, skip)
+
+
+def _exact(base: np.ndarray, queries: np.ndarray, k: int, skip: bool) -> tuple[np.ndarray, np.ndarray]:
+    cols, vals = [], []
+    for lo in range(0, len(queries), _BLOCK):
+        block = queries[lo : lo + _BLOCK] @ base.T
+        if skip:
+            rows = np.arange(lo, min(lo + _BLOCK, len(queries)))
+            block[rows - lo, rows] = -np.inf
+        idx, val = top_k(block, k)
+        cols.append(idx)
+        vals.append(val)
+    return np.concatenate(cols), np.concatenate(vals)
+
+
+def _ivf(base: np.ndarray, queries: np.ndarray, k: int, skip: bool) -> tuple[np.ndarray, np.ndarray]:
+    import faiss
+
+    dim = base.shape[1]
+    cells = int(min(CELLS * np.sqrt(len(base)), len(base) // 40))  # faiss wants >= 39 training rows a cell
+    sample = base[:: max(1, len(base) // (cells * 40))]  # evenly spaced: ~40 rows a cell
+    quantiser = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFFlat(quantiser, dim, cells, faiss.METRIC_INNER_PRODUCT)
+    index.cp.seed = _SEED
+    index.cp.niter = 10  # cells good enough to search; 25 rounds cost 19 s at 100k for nothing found
+    index.verbose = False
+    index.train(sample)
+    index.add(base)
+    index.nprobe = PROBES
+    want = k + 1 if skip else k
+    cols, vals = [], []
+    for lo in range(0, len(queries), 65536):
+        val, idx = index.search(queries[lo : lo + 65536], want)
+        if skip:
+            rows = np.arange(lo, lo + len(idx))[:, None]
+            mine = idx == rows
+            # drop the row itself (or, when it was not found, the last) and keep the order
+            drop = np.where(mine.any(axis=1), mine.argmax(axis=1), want - 1)
+            keep = np.ones_like(mine)
+            keep[np.arange(len(idx)), drop] = False
+            idx = idx[keep].reshape(len(idx), k)
+            val = val[keep].reshape(len(idx), k)
+        val = np.where(idx < 0, -np.inf, val).astype(np.float32)
+        cols.append(idx.astype(np.int64))
+        vals.append(val)
+    return np.concatenate(cols), np.concatenate(vals)

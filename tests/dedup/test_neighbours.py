@@ -1,0 +1,44 @@
+"""Nearest neighbours: the exact search and the faiss inverted file agree, and both are deterministic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from retold.dedup import neighbours
+
+
+def _vectors(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(40, 32))
+    x = centres[rng.integers(0, 40, n)] + 0.6 * rng.normal(size=(n, 32))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_exact_excludes_itself_and_sorts_best_first() -> None:
+    x = _vectors(300)
+    top, cos = neighbours.nearest(x, 5)
+    assert top.shape == (300, 5) and not (top == np.arange(300)[:, None]).any()
+    assert (np.diff(cos, axis=1) <= 0).all()
+    full = x @ x.T
+    np.fill_diagonal(full, -np.inf)
+    assert np.allclose(cos[:, 0], full.max(axis=1), atol=1e-5)
+
+
+def test_the_inverted_file_finds_what_exact_search_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = _vectors(4000)
+    exact_top, _ = neighbours.nearest(x, 5)
+    monkeypatch.setattr(neighbours, "EXACT_LIMIT", 1000)  # 4,000 rows: the faiss path
+    top, cos = neighbours.nearest(x, 5)
+    again, _ = neighbours.nearest(x, 5)
+    assert (top == again).all()  # deterministic
+    assert not (top == np.arange(4000)[:, None]).any()
+    found = np.mean([len(set(a) & set(b)) / 5 for a, b in zip(top, exact_top, strict=True)])
+    assert found > 0.9  # recall of the exact top 5
+    queries, _ = neighbours.nearest(x, 3, queries=x[:10], exclude_self=False)
+    assert (queries[:, 0] == np.arange(10)).all()  # a query that is a row finds itself first
+
+
+def test_too_few_rows() -> None:
+    top, cos = neighbours.nearest(_vectors(1), 5)
+    assert top.shape == (1, 0) and cos.shape == (1, 0)
