@@ -52,8 +52,10 @@ t = time.perf_counter()
 r = retold.scan(sys.argv[1], out=sys.argv[2])
 wall = time.perf_counter() - t
 children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+cpu = sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+          for f in ("ru_utime", "ru_stime"))
 print(json.dumps({"wall": wall, "docs": r.documents_in, "dropped": r.dropped, "timings": r.timings,
-                  "rss_mb": peak_rss_mb(), "workers_rss_mb": children}))
+                  "rss_mb": peak_rss_mb(), "workers_rss_mb": children, "cpu": cpu}))
 """
 )
 NAMES = [
@@ -307,7 +309,8 @@ def main() -> None:
         print(
             f"{size:>9,} docs: {run['wall']:.1f} s, {run['docs'] / run['wall']:,.0f} docs/s, {cost:.0f} µs/doc "
             f"({cost / first_cost:.2f}x the smallest), peak RSS {run['rss_mb']:.0f} MB "
-            f"(workers {run['workers_rss_mb']:.0f} MB each at most); timings {run['timings']}"
+            f"(workers {run['workers_rss_mb']:.0f} MB each at most); both cores "
+            f"{100 * run['cpu'] / run['wall'] / 2:.0f}% busy on average; timings {run['timings']}"
         )
         score(tmp / "out", truth, texts)
         if args.datatrove and size == 100_000:

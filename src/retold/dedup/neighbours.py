@@ -23,6 +23,7 @@ EXACT_LIMIT = 50_000
 CELLS = 2
 PROBES = 16
 _BLOCK = 2048
+_QUERY_BLOCK = 65536
 _SEED = 1234
 
 
@@ -53,22 +54,36 @@ def top_k(block, k):  # type: ignore[no-untyped-def]
     return idx, val
 
 
+class Neighbours:
+    """An index over ``base``'s rows (unit vectors) to search many times: exact up to
+    ``EXACT_LIMIT`` rows, else a faiss inverted file built once."""
+
+    def __init__(self, base: np.ndarray) -> None:
+        self.base = np.ascontiguousarray(base, dtype=np.float32)
+        self._index = _ivf_index(self.base) if len(self.base) > EXACT_LIMIT else None
+
+    def search(
+        self, k: int, queries: np.ndarray | None = None, exclude_self: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` rows with the largest inner product with each query row, best first:
+        (columns, values), each (queries, k); a missing neighbour has column -1 and value -inf.
+        ``queries`` None: the rows of ``base`` themselves, each without itself when ``exclude_self``."""
+        self_query = queries is None
+        queries = self.base if queries is None else np.ascontiguousarray(queries, dtype=np.float32)
+        skip = self_query and exclude_self
+        k = max(0, min(k, len(self.base) - (1 if skip else 0)))
+        if k == 0 or not len(queries):
+            return np.zeros((len(queries), 0), dtype=np.int64), np.zeros((len(queries), 0), dtype=np.float32)
+        if self._index is None:
+            return _exact(self.base, queries, k, skip)
+        return _ivf_search(self._index, queries, k, skip)
+
+
 def nearest(
     base: np.ndarray, k: int, queries: np.ndarray | None = None, exclude_self: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` rows of ``base`` with the largest inner product with each query row, best first:
-    (columns, values), each (queries, k); a missing neighbour has column -1 and value -inf.
-    ``queries`` None: the rows of ``base`` themselves, each without itself when ``exclude_self``."""
-    base = np.ascontiguousarray(base, dtype=np.float32)
-    self_query = queries is None
-    queries = base if queries is None else np.ascontiguousarray(queries, dtype=np.float32)
-    skip = self_query and exclude_self
-    k = max(0, min(k, len(base) - (1 if skip else 0)))
-    if k == 0 or not len(queries):
-        return np.zeros((len(queries), 0), dtype=np.int64), np.zeros((len(queries), 0), dtype=np.float32)
-    if len(base) <= EXACT_LIMIT:
-        return _exact(base, queries, k, skip)
-    return _ivf(base, queries, k, skip)
+    """:meth:`Neighbours.search` on a one-off index over ``base``."""
+    return Neighbours(base).search(k, queries, exclude_self)
 
 
 def _exact(base: np.ndarray, queries: np.ndarray, k: int, skip: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -84,7 +99,7 @@ def _exact(base: np.ndarray, queries: np.ndarray, k: int, skip: bool) -> tuple[n
     return np.concatenate(cols), np.concatenate(vals)
 
 
-def _ivf(base: np.ndarray, queries: np.ndarray, k: int, skip: bool) -> tuple[np.ndarray, np.ndarray]:
+def _ivf_index(base: np.ndarray):  # type: ignore[no-untyped-def]
     import faiss
 
     dim = base.shape[1]
@@ -98,10 +113,14 @@ def _ivf(base: np.ndarray, queries: np.ndarray, k: int, skip: bool) -> tuple[np.
     index.train(sample)
     index.add(base)
     index.nprobe = PROBES
+    return index
+
+
+def _ivf_search(index, queries: np.ndarray, k: int, skip: bool) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
     want = k + 1 if skip else k
     cols, vals = [], []
-    for lo in range(0, len(queries), 65536):
-        val, idx = index.search(queries[lo : lo + 65536], want)
+    for lo in range(0, len(queries), _QUERY_BLOCK):
+        val, idx = index.search(queries[lo : lo + _QUERY_BLOCK], want)
         if skip:
             rows = np.arange(lo, lo + len(idx))[:, None]
             mine = idx == rows

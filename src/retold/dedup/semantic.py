@@ -4,11 +4,15 @@ Two steps, the first cheap and wide, the second fine and strict:
 
 1. **Candidates.** :class:`RetoldEmbed` (a stage) masks each document's proper names
    (:mod:`retold.dedup.names`) and embeds the whole masked text with the static model
-   (model2vec, distilled from all-MiniLM-L6-v2). :class:`RetoldIndex` spills the vectors to disk;
-   at decision time each document's nearest neighbours by cosine (exact, in blocks of matrix
-   products) at or above ``candidate_threshold`` become candidate pairs.
+   (model2vec, distilled from all-MiniLM-L6-v2), or, for a text in a language the default
+   (English) models do not cover, hashes its words (:mod:`retold.embed.lexical`): two spaces,
+   never compared with each other. :class:`RetoldIndex` spills the vectors to disk; at decision
+   time each document's nearest neighbours by cosine in its space
+   (:func:`~retold.dedup.neighbours.nearest`) at or above ``candidate_threshold`` (at least
+   ``LEXICAL_CANDIDATE`` among hashed words) become candidate pairs.
 2. **Verification: the same events, in the same order.** Both texts are cut into sentences, names
-   masked, and each sentence embedded with the transformer. A monotone alignment of the shorter
+   masked, and each sentence embedded by the verifier (the static model with its vectors centred,
+   by default; a transformer on request; hashed words in the lexical space). A monotone alignment of the shorter
    text's sentences into the longer one (dynamic programming; a pair counts for its cosine above a
    floor ``margin``, scaled down for sentences under 8 words) scores how much of one is told again
    in the other, in order. Stories on one
@@ -59,7 +63,7 @@ from retold.dedup.names import (
     sentence_names,
     vote_mapping,
 )
-from retold.dedup.neighbours import nearest
+from retold.dedup.neighbours import Neighbours, nearest
 from retold.options import option
 from retold.records import Record
 from retold.stages import BatchStage
@@ -100,6 +104,9 @@ MIN_DISTINCT = 0.2
 #: that belong to neither the pair nor its group.
 DISTINCT_NEIGHBOURS = 20
 EVIDENCE_SENTENCES = 3
+#: A document's first this many sentences are verified (an alignment of two costs their product:
+#: 2,000 × 2,000 is ~0.1 s and 32 MB; a 50 MB text has ~700,000). About 200,000 characters of prose.
+MAX_SENTENCES = 2000
 _TELLING_BLOCK = 256  # documents cut into sentences and embedded a step (for the progress bar)
 _PAIR_BLOCK = 8192  # candidate pairs scored a step, over both cores
 
@@ -376,6 +383,7 @@ class Telling:
             self.words = np.array([word_count(s) for s in self.sentences], dtype=np.float64)
         self._mentions: Counter[str] | None = None
         self._sentence_names: list[frozenset[str]] | None = None
+        self.cut = False  # the text had more than MAX_SENTENCES sentences: its first ones
 
     def mentions(self) -> Counter[str]:
         """How often the telling mentions each of its names (counted once, for every pair)."""
@@ -467,15 +475,19 @@ class Verifier:
 
     def tellings(self, texts: list[str]) -> list[Telling]:
         parts = [sentences(t) or [t] for t in texts]
+        cut = [len(p) > MAX_SENTENCES for p in parts]
+        parts = [p[:MAX_SENTENCES] for p in parts]
         names = [find_names(t) for t in texts]
         flat = [m for ss, n in zip(parts, names, strict=True) for m in _masked_each(ss, n)]
         vectors = self.model.encode_short(flat) if flat else np.zeros((0, 1), dtype=np.float32)
         if self.centre is not None and len(vectors):
             vectors = vectors.astype(np.float64) - self.centre
             vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        # float32: a million documents' sentences are the level's largest memory
         out, at = [], 0
-        for ss, n in zip(parts, names, strict=True):
-            out.append(Telling(ss, n, vectors[at : at + len(ss)].astype(np.float64)))
+        for ss, n, c in zip(parts, names, cut, strict=True):
+            out.append(Telling(ss, n, np.ascontiguousarray(vectors[at : at + len(ss)], dtype=np.float32)))
+            out[-1].cut = c
             at += len(ss)
         return out
 
@@ -530,6 +542,22 @@ class Verifier:
         )
         match.names = {v: k for k, v in mapping.items()} if swapped else mapping
         match.shared_names = shared
+
+
+def _one_array(tellings: list[Telling]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every telling's sentence vectors in one float32 array (each telling's ``vectors`` becomes a
+    view of it, so they are held once), their word counts, and where each telling starts."""
+    sizes = np.array([len(t.sentences) for t in tellings], dtype=np.int64)
+    starts = np.zeros(len(tellings) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=starts[1:])
+    dim = next((t.vectors.shape[1] for t in tellings if len(t.vectors)), 1)
+    flat = np.zeros((int(starts[-1]), dim), dtype=np.float32)
+    for t, lo, hi in zip(tellings, starts[:-1], starts[1:], strict=True):
+        if hi > lo:
+            flat[lo:hi] = t.vectors
+            t.vectors = flat[lo:hi]
+    words = np.concatenate([t.words for t in tellings] or [np.zeros(0)]).astype(np.float64)
+    return flat, words, starts
 
 
 def distinct_anchor(match: RetoldMatch, x: Telling, rival: np.ndarray, y: Telling | None = None) -> float:
@@ -596,12 +624,17 @@ def silence_boilerplate(tellings: list[Telling], doc_vectors: np.ndarray, min_do
     vectors = np.concatenate([t.vectors[e] for t, e in zip(tellings, edge, strict=True)]).astype(np.float32)
     silenced = np.zeros(len(owner), dtype=bool)
     centre = doc_vectors.mean(axis=0)  # mean cosine of d to all documents = d · centre
-    # each edge sentence's nearest edge sentences (itself among them): a bounded sample of where
-    # it recurs, found without comparing every sentence with every other
-    top, cos = nearest(vectors, BOILERPLATE_SAMPLE, exclude_self=False)
+    # each edge sentence's nearest edge sentences (itself among them), found without comparing
+    # every sentence with every other: first whether it recurs ``min_docs`` times at all, then, for
+    # those that do, a bounded sample of where
+    index = Neighbours(vectors)
+    _, cos = index.search(min_docs, exclude_self=False)
+    recurs = np.flatnonzero(cos[:, -1] >= BOILERPLATE_COSINE) if cos.shape[1] == min_docs else []
+    del cos
+    top, cos = index.search(BOILERPLATE_SAMPLE, queries=vectors[recurs], exclude_self=False)
     hits = (cos >= BOILERPLATE_COSINE) & (top >= 0)
-    for r in np.flatnonzero(hits.sum(axis=1) >= min_docs):
-        docs = np.unique(owner[top[r][hits[r]]])
+    for at, r in enumerate(recurs):
+        docs = np.unique(owner[top[at][hits[at]]])
         if len(docs) < min_docs:
             continue
         sims = doc_vectors[docs] @ doc_vectors[docs].T
@@ -619,11 +652,13 @@ def silence_boilerplate(tellings: list[Telling], doc_vectors: np.ndarray, min_do
 class RetoldStats:
     documents: int = 0
     candidate_pairs: int = 0
+    candidate_documents: int = 0  # documents in a candidate pair: those cut into sentences
     verified_pairs: int = 0
     clusters: int = 0
     members: int = 0
     largest_cluster: int = 0
     boilerplate_sentences: int = 0
+    long_documents: int = 0  # verified on their first MAX_SENTENCES sentences
 
     def to_json(self) -> dict[str, Any]:  # no timings: summary.json's figures are deterministic
         return dict(self.__dict__)
@@ -788,6 +823,12 @@ class RetoldIndex(LevelIndex):
             "lexical_documents": lexical,
         }
         warnings = []
+        if stats.long_documents:
+            warnings.append(
+                f"retold: {stats.long_documents} document{'s have' if stats.long_documents > 1 else ' has'} "
+                f"more than {MAX_SENTENCES:,} sentences; the level compared the first {MAX_SENTENCES:,} "
+                "of each (levels.retold.long_documents)"
+            )
         if lexical:
             warnings.append(
                 f"retold: {lexical} document{'s are' if lexical > 1 else ' is'} not in English, which the "
@@ -821,6 +862,7 @@ class RetoldIndex(LevelIndex):
                 new = np.maximum(left, right) >= skip_before
                 left, right = left[new], right[new]
             stats.candidate_pairs += len(left)
+            stats.candidate_documents += len(np.union1d(left, right))
             if len(left):
                 self._verify(space, left, right, pos, context, stats, results, told)
         stats.verified_pairs = len(results)
@@ -883,14 +925,28 @@ class RetoldIndex(LevelIndex):
         stats.boilerplate_sentences += silence_boilerplate(
             tellings, doc_vectors, self.options.boilerplate_docs
         )
+        stats.long_documents += sum(t.cut for t in tellings)
         mine = dict(zip(docs.tolist(), tellings, strict=True))
+        flat, words, starts = _one_array(tellings)
         threshold = gain_threshold(self.options)
         gains = np.full(len(keep_side), -np.inf)
         blocks = range(0, len(keep_side), _PAIR_BLOCK)
         for lo in progress(blocks, f"{label}: pairs ({_PAIR_BLOCK} a step)", len(blocks)):
             hi = lo + _PAIR_BLOCK
-            gains[lo:hi] = self._gains(
-                tellings, docs, keep_side[lo:hi], other[lo:hi], n, verifier.margin, threshold
+            left_at, right_at = np.searchsorted(docs, keep_side[lo:hi]), np.searchsorted(docs, other[lo:hi])
+            gains[lo:hi] = _gains(
+                flat,
+                words,
+                starts,
+                left_at,
+                right_at,
+                pair_seed(keep_side[lo:hi], other[lo:hi], n).astype(np.int64),
+                float(verifier.margin),
+                float(FULL_SENTENCE_WORDS),
+                float(MIN_ANCHOR),
+                MIN_ALIGNED,
+                float(threshold),
+                SHUFFLES,
             )
         ok_left, ok_right, found = [], [], {}
         for p in np.flatnonzero(gains >= threshold).tolist():  # the few that pass: their evidence
@@ -902,46 +958,12 @@ class RetoldIndex(LevelIndex):
                 ok_left.append(a)
                 ok_right.append(b)
                 found[a, b] = match
-        ok_left, ok_right = self._distinct(ok_left, ok_right, found, docs, mine)
+        ok_left, ok_right = self._distinct(ok_left, ok_right, found, docs, mine, (flat, starts))
         for a, b in zip(ok_left, ok_right, strict=True):  # names mapped only for the verified
             match, swapped = found[a, b]
             verifier.map_names(match, mine[a], mine[b], swapped)
             results[a, b] = found[a, b]
             told[a], told[b] = mine[a], mine[b]
-
-    @staticmethod
-    def _gains(
-        tellings: list[Telling],
-        docs: np.ndarray,
-        left: np.ndarray,
-        right: np.ndarray,
-        n: int,
-        margin: float,
-        threshold: float,
-    ) -> np.ndarray:
-        """The order gain of every candidate pair (-inf where a gate fails), on every core."""
-        sizes = np.array([len(t.sentences) for t in tellings], dtype=np.int64)
-        starts = np.zeros(len(tellings) + 1, dtype=np.int64)
-        np.cumsum(sizes, out=starts[1:])
-        dim = next((t.vectors.shape[1] for t in tellings if len(t.vectors)), 1)
-        vectors = np.concatenate([t.vectors for t in tellings if len(t.vectors)] or [np.zeros((0, dim))])
-        words = np.concatenate([t.words for t in tellings] or [np.zeros(0)]).astype(np.float64)
-        slot = np.searchsorted(docs, left), np.searchsorted(docs, right)
-        seeds = pair_seed(left, right, n)
-        return _gains(
-            np.ascontiguousarray(vectors, dtype=np.float64),
-            words,
-            starts,
-            slot[0],
-            slot[1],
-            seeds.astype(np.int64),
-            float(margin),
-            float(FULL_SENTENCE_WORDS),
-            float(MIN_ANCHOR),
-            MIN_ALIGNED,
-            float(threshold),
-            SHUFFLES,
-        )
 
     @staticmethod
     def _distinct(
@@ -950,8 +972,10 @@ class RetoldIndex(LevelIndex):
         results: dict[tuple[int, int], tuple[RetoldMatch, bool]],
         docs: np.ndarray,
         told: dict[int, Telling],
+        arrays: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[list[int], list[int]]:
         """Keep the verified pairs whose best sentence is their own (:data:`MIN_DISTINCT`).
+        ``arrays``: :func:`_one_array`'s vectors and starts of ``docs``' tellings, if made already.
 
         A pair's rivals are every other document being verified, less the pair's group of
         verified tellings (a sentence that three rewrites of one text share is evidence, not a
@@ -967,11 +991,8 @@ class RetoldIndex(LevelIndex):
         slot = {int(d): k for k, d in enumerate(docs.tolist())}
         for d, g in group.items():
             label[slot[d]] = g
-        sizes = np.array([len(told[int(d)].sentences) for d in docs], dtype=np.int64)
-        start = np.zeros(len(docs) + 1, dtype=np.int64)
-        np.cumsum(sizes, out=start[1:])
-        owner = np.repeat(np.arange(len(docs)), sizes)
-        vectors = np.concatenate([told[int(d)].vectors for d in docs]).astype(np.float32)
+        vectors, start = arrays if arrays is not None else _one_array([told[int(d)] for d in docs])[::2]
+        owner = np.repeat(np.arange(len(docs)), np.diff(start))
         # the sentences that take part in a verified pair's alignment: their nearest sentences
         wanted = []
         for a, b in zip(left, right, strict=True):
