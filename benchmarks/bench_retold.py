@@ -1,4 +1,5 @@
-"""The retold level on labelled data: seeds, Clough & Stevenson, HANNA, STS-B; speed beside SemHash.
+"""The retold level on labelled data: seeds, Clough & Stevenson, HANNA, slop-score, the NT translations,
+STS-B; speed beside SemHash.
 
 Sections (``--only NAME`` runs one):
 
@@ -12,6 +13,10 @@ Sections (``--only NAME`` runs one):
 * ``hanna``: the 672 HANNA stories (96 prompts × 7 authors) and the two seeds scanned as one corpus
   with the retold level; every retold pair is counted as same-prompt (independent writings of one
   premise: should be few) or cross-prompt (goal 0), and the seeds must still pair among them.
+* ``slop``: the 3,035 slop-score stories (22 models; prompts < 150 creative, >= 150 "the essay
+  behind this summary"), default levels: retold pairs within and across prompts, for each kind.
+* ``nt``: the 572 NT chapters (143 chapters in four translations), default levels: retold recall
+  of the 858 same-chapter pairs, overall and per pair of translations, and precision.
 * ``stsb``: STS-B test pairs, ROC-AUC for score ≥ 4.5 against < 3 of the verifier's similarity of
   one-sentence texts (the cosine of the name-masked sentences), beside the plain MiniLM cosine of
   the raw sentences.
@@ -407,7 +412,82 @@ def level(tmp: Path) -> None:
             )
 
 
-SECTIONS = {"seeds": seeds, "clough": clough, "hanna": hanna, "stsb": stsb, "speed": speed, "level": level}
+def _retold_pairs(out: Path) -> list[tuple[str, str, dict]]:
+    pairs = []
+    with open(out / "pairs.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            p = json.loads(line)
+            if p["level"] == "retold":
+                pairs.append((p["a"], p["b"], p["evidence"]))
+    return pairs
+
+
+def slop(tmp: Path) -> None:
+    """slop-score: 3,035 stories by 22 models on 150 creative prompts and 50 essay prompts."""
+    with gzip.open(require(DATA / "slopscore_stories" / "stories.jsonl.gz"), "rt") as src:
+        rows = [json.loads(line) for line in src]
+    corpus = tmp / "slop.jsonl"
+    with open(corpus, "w", encoding="utf-8") as fh:
+        for i, r in enumerate(rows):
+            fh.write(json.dumps({"id": f"s{i}", "text": r["text"]}) + "\n")
+    prompt = {f"s{i}": r["prompt_id"] for i, r in enumerate(rows)}
+    t = time.perf_counter()
+    retold.scan(corpus, out=tmp / "slop-scan", report=False, quiet=True, **OPTIONS)
+    wall = time.perf_counter() - t
+    pairs = _retold_pairs(tmp / "slop-scan")
+    for name, essay in (("creative prompts (ids < 150)", False), ("essay prompts (ids >= 150)", True)):
+        mine = [(a, b) for a, b, _ in pairs if (prompt[a] >= 150) == essay or (prompt[b] >= 150) == essay]
+        same = sum(prompt[a] == prompt[b] for a, b in mine)
+        stories = sum((p >= 150) == essay for p in prompt.values())
+        print(
+            f"  {name}: {stories:,} stories; retold pairs {len(mine):,}: same prompt {same:,}, across prompts {len(mine) - same:,}"
+        )
+    print(f"  one scan, default levels: {wall:.0f} s ({len(rows) / wall:,.0f} docs/s)")
+
+
+def nt(tmp: Path) -> None:
+    """The NT translations: the same chapter in four translations is a real retelling."""
+    with gzip.open(require(DATA / "nt_translations" / "chapters.jsonl.gz"), "rt") as src:
+        rows = [json.loads(line) for line in src]
+    corpus = tmp / "nt.jsonl"
+    with open(corpus, "w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps({"id": r["id"], "text": r["text"]}) + "\n")
+    chapter = {r["id"]: (r["book"], r["chapter"]) for r in rows}
+    translations = sorted({r["translation"] for r in rows})
+    t = time.perf_counter()
+    retold.scan(corpus, out=tmp / "nt-scan", report=False, quiet=True, **OPTIONS)
+    wall = time.perf_counter() - t
+    pairs = _retold_pairs(tmp / "nt-scan")
+    right = {frozenset((a, b)) for a, b, _ in pairs if chapter[a] == chapter[b]}
+    by_chapter: dict[tuple, list[str]] = {}
+    for r in rows:
+        by_chapter.setdefault(chapter[r["id"]], []).append(r["id"])
+    truth = {frozenset(p) for ids in by_chapter.values() for p in itertools.combinations(ids, 2)}
+    found = len(right & truth)
+    print(
+        f"  {len(rows)} chapters ({len(by_chapter)} in {len(translations)} translations), {len(truth)} true pairs"
+    )
+    print(
+        f"  retold pairs {len(pairs)}: right {len(right)}, precision {len(right) / max(1, len(pairs)):.3f}; "
+        f"recall {found / len(truth):.3f}; one scan {wall:.0f} s"
+    )
+    short = {t: t.split()[0] for t in translations}
+    for x, y in itertools.combinations(translations, 2):
+        want = {p for p in truth if {i.split(":")[0] for i in p} == {x, y}}
+        print(f"    {short[x]} / {short[y]}: {len(want & right) / max(1, len(want)):.3f}")
+
+
+SECTIONS = {
+    "seeds": seeds,
+    "clough": clough,
+    "hanna": hanna,
+    "slop": slop,
+    "nt": nt,
+    "stsb": stsb,
+    "speed": speed,
+    "level": level,
+}
 
 
 def main() -> None:

@@ -18,10 +18,10 @@ from numba import njit, prange
 
 #: Up to this many rows the search is exact (a few seconds at 50k; then the index pays off).
 EXACT_LIMIT = 50_000
-#: Cells of the inverted file: ``CELLS`` √n, each query searching ``PROBES`` of them (~1% of the
+#: Cells of the inverted file: ``CELLS`` √n, each query searching ``PROBES`` of them (0.2% of the
 #: rows at a million).
-CELLS = 2
-PROBES = 16
+CELLS = 4
+PROBES = 8
 _BLOCK = 2048
 _QUERY_BLOCK = 65536
 _SEED = 1234
@@ -106,7 +106,11 @@ def _ivf_index(base: np.ndarray):  # type: ignore[no-untyped-def]
     cells = int(min(CELLS * np.sqrt(len(base)), len(base) // 40))  # faiss wants >= 39 training rows a cell
     sample = base[:: max(1, len(base) // (cells * 40))]  # evenly spaced: ~40 rows a cell
     quantiser = faiss.IndexFlatIP(dim)
-    index = faiss.IndexIVFFlat(quantiser, dim, cells, faiss.METRIC_INNER_PRODUCT)
+    # rows stored as 8-bit codes: a quarter of the memory of floats and faster to scan; a cosine
+    # moves by ~0.005, far below any threshold that reads it
+    index = faiss.IndexIVFScalarQuantizer(
+        quantiser, dim, cells, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT, False
+    )
     index.cp.seed = _SEED
     index.cp.niter = 10  # cells good enough to search; 25 rounds cost 19 s at 100k for nothing found
     index.verbose = False

@@ -100,6 +100,16 @@ FULL_SENTENCE_WORDS = 8
 #: sits between the rewrites' own sentences (a lead of 0.14-0.82 on Clough, the seeds 0.56) and
 #: generic ones (HANNA's closest cross-prompt pair: 0.13; Clough's `non`: <= 0.05).
 MIN_DISTINCT = 0.2
+#: ...unless the pair tells most of itself again nearly whole, in order: an aligned score of 0.4
+#: is ~60% of the shorter text's sentences at cosine 1. A story made of sentences that other
+#: documents tell too (every sentence of the bench-scale mosaics recurs in ~30 others at a million)
+#: is still one story told twice; two that share two stock sentences (aligned 0.09-0.24 in the
+#: demo) are not.
+WHOLE_ALIGNED = 0.4
+#: A candidate pair this close as whole texts (names masked) is verified on its sentences as they
+#: are, boilerplate included, when it fails with its boilerplate silenced; it must then reach
+#: ``WHOLE_ALIGNED``.
+WHOLE_COSINE = 0.95
 #: Each aligned sentence's rival is the best of its ``4 × DISTINCT_NEIGHBOURS`` nearest sentences
 #: that belong to neither the pair nor its group.
 DISTINCT_NEIGHBOURS = 20
@@ -472,6 +482,10 @@ class Verifier:
         self.model = model
         self.margin = margin
         self.centre = centre
+        #: The model reads English only: a sentence in another language (a Russian line in a
+        #: mostly English text) gets a zero vector. Its vector would say nothing, yet such vectors
+        #: sit close together and aligned unrelated mixed texts at 0.4.
+        self.english_only = False
 
     def tellings(self, texts: list[str]) -> list[Telling]:
         parts = [sentences(t) or [t] for t in texts]
@@ -483,6 +497,9 @@ class Verifier:
         if self.centre is not None and len(vectors):
             vectors = vectors.astype(np.float64) - self.centre
             vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        if self.english_only and len(vectors):
+            unread = [k for k, m in enumerate(flat) if english_share(m) < ENGLISH_SHARE]
+            vectors[unread] = 0.0
         # float32: a million documents' sentences are the level's largest memory
         out, at = [], 0
         for ss, n, c in zip(parts, names, cut, strict=True):
@@ -844,6 +861,7 @@ class RetoldIndex(LevelIndex):
 
             return Verifier(LexicalEmbedder(self.dim), self.options.margin)
         verifier = self._verifier()
+        verifier.english_only = self.english_only
         self.verifier_name = getattr(verifier.model, "name", "")
         return verifier
 
@@ -857,14 +875,14 @@ class RetoldIndex(LevelIndex):
         results: dict[tuple[int, int], tuple[RetoldMatch, bool]] = {}
         told: dict[int, Telling] = {}
         for space in (SEMANTIC, LEXICAL):
-            left, right, _ = self.candidates(space, active)
+            left, right, cosine = self.candidates(space, active)
             if skip_before:
                 new = np.maximum(left, right) >= skip_before
-                left, right = left[new], right[new]
+                left, right, cosine = left[new], right[new], cosine[new]
             stats.candidate_pairs += len(left)
             stats.candidate_documents += len(np.union1d(left, right))
             if len(left):
-                self._verify(space, left, right, pos, context, stats, results, told)
+                self._verify(space, left, right, cosine, pos, context, stats, results, told)
         stats.verified_pairs = len(results)
         if not results:
             return stats
@@ -901,6 +919,7 @@ class RetoldIndex(LevelIndex):
         space: int,
         left: np.ndarray,
         right: np.ndarray,
+        cosine: np.ndarray,
         pos: np.ndarray,
         context: DecideContext,
         stats: RetoldStats,
@@ -922,6 +941,15 @@ class RetoldIndex(LevelIndex):
         for lo in progress(blocks, f"{label}: sentences ({_TELLING_BLOCK} docs a step)", len(blocks)):
             tellings += verifier.tellings([text_of[int(d)] for d in docs[lo : lo + _TELLING_BLOCK]])
         doc_vectors = self.vectors_of(docs)
+        # the sentences of a pair that is one text told again nearly word for word stay whole for
+        # that pair: at scale every sentence of a mosaic recurs elsewhere and would be silenced
+        whole = np.flatnonzero(cosine >= WHOLE_COSINE)
+        in_whole = set(keep_side[whole].tolist()) | set(other[whole].tolist())
+        unsilenced = {
+            d: Telling(t.sentences, t.names, t.vectors.copy(), t.words)
+            for d, t in zip(docs.tolist(), tellings, strict=True)
+            if d in in_whole
+        }
         stats.boilerplate_sentences += silence_boilerplate(
             tellings, doc_vectors, self.options.boilerplate_docs
         )
@@ -949,11 +977,18 @@ class RetoldIndex(LevelIndex):
                 SHUFFLES,
             )
         ok_left, ok_right, found = [], [], {}
-        for p in np.flatnonzero(gains >= threshold).tolist():  # the few that pass: their evidence
+        again = whole[gains[whole] < threshold]  # near-verbatim pairs that failed with silenced lines
+        for p in sorted(np.flatnonzero(gains >= threshold).tolist() + again.tolist()):
             a, b = int(keep_side[p]), int(other[p])
             match = verifier.verify(
                 mine[a], mine[b], seed=pair_seed(a, b, n), threshold=threshold, names=False
             )
+            if match is None and a in unsilenced and b in unsilenced:
+                match = verifier.verify(
+                    unsilenced[a], unsilenced[b], seed=pair_seed(a, b, n), threshold=threshold, names=False
+                )
+                if match is not None and match[0].aligned < WHOLE_ALIGNED:
+                    match = None  # only a text told again nearly whole keeps its stock lines
             if match is not None:
                 ok_left.append(a)
                 ok_right.append(b)
@@ -1026,7 +1061,7 @@ class RetoldIndex(LevelIndex):
             k = len(match.pairs)
             rival = np.maximum(best[:k], best[k:])
             match.distinct = distinct_anchor(match, x, rival, y)
-            if match.distinct >= MIN_DISTINCT:
+            if match.distinct >= MIN_DISTINCT or match.aligned >= WHOLE_ALIGNED:
                 keep_left.append(a)
                 keep_right.append(b)
         return keep_left, keep_right
