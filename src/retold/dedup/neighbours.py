@@ -54,13 +54,36 @@ def top_k(block, k):  # type: ignore[no-untyped-def]
     return idx, val
 
 
-class Neighbours:
-    """An index over ``base``'s rows (unit vectors) to search many times: exact up to
-    ``EXACT_LIMIT`` rows, else a faiss inverted file built once."""
+class Rows:
+    """Some rows of a (memory-mapped) matrix, read when asked for, as float32: a million documents'
+    vectors are searched without a second copy of them in memory."""
 
-    def __init__(self, base: np.ndarray) -> None:
-        self.base = np.ascontiguousarray(base, dtype=np.float32)
-        self._index = _ivf_index(self.base) if len(self.base) > EXACT_LIMIT else None
+    def __init__(self, matrix: np.ndarray, rows: np.ndarray) -> None:
+        self.matrix, self.rows = matrix, rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.rows), self.matrix.shape[1]
+
+    def __getitem__(self, at: slice | np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(self.matrix[self.rows[at]], dtype=np.float32)
+
+
+class Neighbours:
+    """An index over ``base``'s rows (unit vectors; an array or :class:`Rows`) to search many
+    times: exact up to ``EXACT_LIMIT`` rows, else a faiss inverted file built once."""
+
+    def __init__(self, base: np.ndarray | Rows) -> None:
+        if len(base) > EXACT_LIMIT:
+            self.base = base
+            self._index = _ivf_index(base)
+        else:
+            self.base = base[np.arange(len(base))] if isinstance(base, Rows) else base
+            self.base = np.ascontiguousarray(self.base, dtype=np.float32)
+            self._index = None
 
     def search(
         self, k: int, queries: np.ndarray | None = None, exclude_self: bool = True
@@ -69,14 +92,14 @@ class Neighbours:
         (columns, values), each (queries, k); a missing neighbour has column -1 and value -inf.
         ``queries`` None: the rows of ``base`` themselves, each without itself when ``exclude_self``."""
         self_query = queries is None
-        queries = self.base if queries is None else np.ascontiguousarray(queries, dtype=np.float32)
+        found = self.base if queries is None else np.ascontiguousarray(queries, dtype=np.float32)
         skip = self_query and exclude_self
         k = max(0, min(k, len(self.base) - (1 if skip else 0)))
-        if k == 0 or not len(queries):
-            return np.zeros((len(queries), 0), dtype=np.int64), np.zeros((len(queries), 0), dtype=np.float32)
+        if k == 0 or not len(found):
+            return np.zeros((len(found), 0), dtype=np.int64), np.zeros((len(found), 0), dtype=np.float32)
         if self._index is None:
-            return _exact(self.base, queries, k, skip)
-        return _ivf_search(self._index, queries, k, skip)
+            return _exact(self.base, found, k, skip)  # type: ignore[arg-type]
+        return _ivf_search(self._index, found, k, skip)
 
 
 def nearest(
@@ -99,12 +122,12 @@ def _exact(base: np.ndarray, queries: np.ndarray, k: int, skip: bool) -> tuple[n
     return np.concatenate(cols), np.concatenate(vals)
 
 
-def _ivf_index(base: np.ndarray):  # type: ignore[no-untyped-def]
+def _ivf_index(base: np.ndarray | Rows):  # type: ignore[no-untyped-def]
     import faiss
 
     dim = base.shape[1]
     cells = int(min(CELLS * np.sqrt(len(base)), len(base) // 40))  # faiss wants >= 39 training rows a cell
-    sample = base[:: max(1, len(base) // (cells * 40))]  # evenly spaced: ~40 rows a cell
+    sample = base[np.arange(0, len(base), max(1, len(base) // (cells * 40)))]  # evenly spaced: ~40 a cell
     quantiser = faiss.IndexFlatIP(dim)
     # rows stored as 8-bit codes: a quarter of the memory of floats and faster to scan; a cosine
     # moves by ~0.005, far below any threshold that reads it
@@ -115,16 +138,17 @@ def _ivf_index(base: np.ndarray):  # type: ignore[no-untyped-def]
     index.cp.niter = 10  # cells good enough to search; 25 rounds cost 19 s at 100k for nothing found
     index.verbose = False
     index.train(sample)
-    index.add(base)
+    for lo in range(0, len(base), _QUERY_BLOCK):
+        index.add(np.ascontiguousarray(base[lo : lo + _QUERY_BLOCK], dtype=np.float32))
     index.nprobe = PROBES
     return index
 
 
-def _ivf_search(index, queries: np.ndarray, k: int, skip: bool) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
+def _ivf_search(index, queries: np.ndarray | Rows, k: int, skip: bool) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
     want = k + 1 if skip else k
     cols, vals = [], []
     for lo in range(0, len(queries), _QUERY_BLOCK):
-        val, idx = index.search(queries[lo : lo + _QUERY_BLOCK], want)
+        val, idx = index.search(np.ascontiguousarray(queries[lo : lo + _QUERY_BLOCK], dtype=np.float32), want)
         if skip:
             rows = np.arange(lo, lo + len(idx))[:, None]
             mine = idx == rows

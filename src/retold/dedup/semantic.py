@@ -63,7 +63,7 @@ from retold.dedup.names import (
     sentence_names,
     vote_mapping,
 )
-from retold.dedup.neighbours import Neighbours, nearest
+from retold.dedup.neighbours import Neighbours, Rows, nearest
 from retold.options import option
 from retold.records import Record
 from retold.stages import BatchStage
@@ -809,7 +809,10 @@ class RetoldIndex(LevelIndex):
         empty = np.zeros(0, dtype=np.int64)
         if len(docs) < 2 or not self.dim:
             return empty, empty, np.zeros(0)
-        top, cos = nearest(self.vectors_of(docs), self.options.neighbours)
+        has = self.spaces() > 0
+        vectors = np.memmap(self._path, dtype=np.float32, mode="r").reshape(-1, self.dim)
+        top, cos = Neighbours(Rows(vectors, (np.cumsum(has) - 1)[docs])).search(self.options.neighbours)
+        del vectors
         floor = self.options.candidate_threshold
         if space == LEXICAL:
             floor = max(floor, LEXICAL_CANDIDATE)
