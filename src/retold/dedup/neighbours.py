@@ -86,13 +86,17 @@ class Neighbours:
             self._index = None
 
     def search(
-        self, k: int, queries: np.ndarray | None = None, exclude_self: bool = True
+        self, k: int, queries: np.ndarray | Rows | None = None, exclude_self: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` rows with the largest inner product with each query row, best first:
         (columns, values), each (queries, k); a missing neighbour has column -1 and value -inf.
         ``queries`` None: the rows of ``base`` themselves, each without itself when ``exclude_self``."""
         self_query = queries is None
-        found = self.base if queries is None else np.ascontiguousarray(queries, dtype=np.float32)
+        found = self.base if queries is None else queries
+        if self._index is None and not isinstance(found, np.ndarray):
+            found = found[np.arange(len(found))]
+        elif isinstance(found, np.ndarray):
+            found = np.ascontiguousarray(found, dtype=np.float32)
         skip = self_query and exclude_self
         k = max(0, min(k, len(self.base) - (1 if skip else 0)))
         if k == 0 or not len(found):
@@ -146,7 +150,10 @@ def _ivf_index(base: np.ndarray | Rows):  # type: ignore[no-untyped-def]
 
 def _ivf_search(index, queries: np.ndarray | Rows, k: int, skip: bool) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-def]
     want = k + 1 if skip else k
-    cols, vals = [], []
+    # filled block by block: concatenating the blocks would hold the answer twice (at a million
+    # sentences × 80 neighbours, 1 GB more at the level's peak)
+    cols = np.empty((len(queries), k), dtype=np.int64)
+    vals = np.empty((len(queries), k), dtype=np.float32)
     for lo in range(0, len(queries), _QUERY_BLOCK):
         val, idx = index.search(np.ascontiguousarray(queries[lo : lo + _QUERY_BLOCK], dtype=np.float32), want)
         if skip:
@@ -158,7 +165,6 @@ def _ivf_search(index, queries: np.ndarray | Rows, k: int, skip: bool) -> tuple[
             keep[np.arange(len(idx)), drop] = False
             idx = idx[keep].reshape(len(idx), k)
             val = val[keep].reshape(len(idx), k)
-        val = np.where(idx < 0, -np.inf, val).astype(np.float32)
-        cols.append(idx.astype(np.int64))
-        vals.append(val)
-    return np.concatenate(cols), np.concatenate(vals)
+        vals[lo : lo + len(idx)] = np.where(idx < 0, -np.inf, val)
+        cols[lo : lo + len(idx)] = idx
+    return cols, vals

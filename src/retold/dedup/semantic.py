@@ -63,7 +63,7 @@ from retold.dedup.names import (
     sentence_names,
     vote_mapping,
 )
-from retold.dedup.neighbours import Neighbours, Rows, nearest
+from retold.dedup.neighbours import Neighbours, Rows
 from retold.options import option
 from retold.records import Record
 from retold.stages import BatchStage
@@ -613,8 +613,14 @@ BOILERPLATE_EDGE = 4  # sentences at each end of a document looked at
 BOILERPLATE_SAMPLE = 64  # nearest edge sentences that estimate where a sentence recurs, and its lift
 
 
-def silence_boilerplate(tellings: list[Telling], doc_vectors: np.ndarray, min_docs: int) -> int:
-    """Zero the vectors of boilerplate sentences; return how many.
+def silence_boilerplate(
+    tellings: list[Telling],
+    doc_vectors: np.ndarray,
+    min_docs: int,
+    arrays: tuple[np.ndarray, np.ndarray] | None = None,
+) -> int:
+    """Zero the vectors of boilerplate sentences; return how many. ``arrays``: :func:`_one_array`'s
+    vectors and starts, when the tellings' vectors are views of them.
 
     Chat-model stories open and close with the same lines ("Sure! Here is a story based on the
     prompt you provided:"), and generic openers recur ("It was a dark and stormy night…"); aligned
@@ -638,7 +644,14 @@ def silence_boilerplate(tellings: list[Telling], doc_vectors: np.ndarray, min_do
         for t in tellings
     ]
     owner = np.concatenate([np.full(len(e), k) for k, e in enumerate(edge)])
-    vectors = np.concatenate([t.vectors[e] for t, e in zip(tellings, edge, strict=True)]).astype(np.float32)
+    vectors: np.ndarray | Rows
+    if arrays is not None:  # the tellings' vectors are views of one array: read the edges from it
+        flat, starts = arrays
+        vectors = Rows(flat, np.concatenate([starts[k] + e for k, e in enumerate(edge)]))
+    else:
+        vectors = np.concatenate([t.vectors[e] for t, e in zip(tellings, edge, strict=True)]).astype(
+            np.float32
+        )
     silenced = np.zeros(len(owner), dtype=bool)
     centre = doc_vectors.mean(axis=0)  # mean cosine of d to all documents = d · centre
     # each edge sentence's nearest edge sentences (itself among them), found without comparing
@@ -648,7 +661,8 @@ def silence_boilerplate(tellings: list[Telling], doc_vectors: np.ndarray, min_do
     _, cos = index.search(min_docs, exclude_self=False)
     recurs = np.flatnonzero(cos[:, -1] >= BOILERPLATE_COSINE) if cos.shape[1] == min_docs else []
     del cos
-    top, cos = index.search(BOILERPLATE_SAMPLE, queries=vectors[recurs], exclude_self=False)
+    queries = Rows(vectors.matrix, vectors.rows[recurs]) if isinstance(vectors, Rows) else vectors[recurs]
+    top, cos = index.search(BOILERPLATE_SAMPLE, queries=queries, exclude_self=False)
     hits = (cos >= BOILERPLATE_COSINE) & (top >= 0)
     for at, r in enumerate(recurs):
         docs = np.unique(owner[top[at][hits[at]]])
@@ -953,12 +967,12 @@ class RetoldIndex(LevelIndex):
             for d, t in zip(docs.tolist(), tellings, strict=True)
             if d in in_whole
         }
+        flat, words, starts = _one_array(tellings)
         stats.boilerplate_sentences += silence_boilerplate(
-            tellings, doc_vectors, self.options.boilerplate_docs
+            tellings, doc_vectors, self.options.boilerplate_docs, (flat, starts)
         )
         stats.long_documents += sum(t.cut for t in tellings)
         mine = dict(zip(docs.tolist(), tellings, strict=True))
-        flat, words, starts = _one_array(tellings)
         threshold = gain_threshold(self.options)
         gains = np.full(len(keep_side), -np.inf)
         blocks = range(0, len(keep_side), _PAIR_BLOCK)
@@ -1040,7 +1054,9 @@ class RetoldIndex(LevelIndex):
                 start[slot[sy]] + p[1] for p in match.pairs
             ]
         rows = np.unique(np.asarray(wanted, dtype=np.int64))
-        top, cos = nearest(vectors, DISTINCT_NEIGHBOURS * 4, queries=vectors[rows], exclude_self=False)
+        top, cos = Neighbours(vectors).search(
+            DISTINCT_NEIGHBOURS * 4, queries=Rows(vectors, rows), exclude_self=False
+        )
         at = np.searchsorted(rows, np.arange(len(vectors)))  # row → its line in top/cos (for rows)
         keep_left, keep_right = [], []
         for a, b in zip(left, right, strict=True):
