@@ -29,7 +29,7 @@ def test_the_inverted_file_finds_what_exact_search_finds(monkeypatch: pytest.Mon
     x = _vectors(4000)
     exact_top, _ = neighbours.nearest(x, 5)
     monkeypatch.setattr(neighbours, "EXACT_LIMIT", 1000)  # 4,000 rows: the faiss path
-    top, cos = neighbours.nearest(x, 5)
+    top, _ = neighbours.nearest(x, 5)
     again, _ = neighbours.nearest(x, 5)
     assert (top == again).all()  # deterministic
     assert not (top == np.arange(4000)[:, None]).any()

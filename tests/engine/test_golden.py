@@ -130,7 +130,7 @@ def test_fix(corpus: Path) -> None:
 
 PINNED: dict[str, Any] = {
     "scan": {
-        "clusters.jsonl": "a3baa6af5834d50a",
+        "clusters.jsonl": "767844c4a8f2e8eb",
         "dropped.jsonl": "baa9423622bbb084",
         "index/exact.digest.u8": "3ce5910dfa4b5c6a",
         "index/exact.docs.i64": "46f11de2eb9be71c",
@@ -146,11 +146,11 @@ PINNED: dict[str, Any] = {
         "index/retold.spaces.i8": "256c8c9c8801e746",
         "index/retold.vectors.f32": "1722cce09133d305",
         "kept.jsonl": "c5ac34c14ff3acc6",
-        "pairs.jsonl": "c63390b0ea8f0aef",
+        "pairs.jsonl": "272c8ed6e3f38770",
         "quarantine.jsonl": "f98abb57f11f398e",
         "report.html": "16472309c9264756",
         "report.json": "a53e18b20f119490",
-        "summary.json": "dcacc59a5daa8b32",
+        "summary.json": "7ef85a5625a5ba08",
     },
     "lexical": {
         "clusters.jsonl": "68b083607b8ef3cb",
@@ -173,10 +173,10 @@ PINNED: dict[str, Any] = {
         "quarantine.jsonl": "f98abb57f11f398e",
         "report.html": "cb42fb810139d7a4",
         "report.json": "359af183c39e30ee",
-        "summary.json": "05bf3f6e9168d08b",
+        "summary.json": "5bc982e66e92d8ed",
     },
     "against-A": {
-        "clusters.jsonl": "276c4f09e9a9d321",
+        "clusters.jsonl": "81087b6652e2d391",
         "dropped.jsonl": "782f4bcb5a76ccb3",
         "index/exact.digest.u8": "fdb90c2ac1dc04ab",
         "index/exact.docs.i64": "460c40aca1f47cb1",
@@ -192,11 +192,11 @@ PINNED: dict[str, Any] = {
         "index/retold.spaces.i8": "7e5906b7c0e1829e",
         "index/retold.vectors.f32": "3adb3582b71f3a7a",
         "kept.jsonl": "a65b35d074cd9dac",
-        "pairs.jsonl": "b176907665030772",
+        "pairs.jsonl": "b2bdec6e70721284",
         "quarantine.jsonl": "e3b0c44298fc1c14",
         "report.html": "88ea211ac589beb9",
         "report.json": "0af857fdb2a14aea",
-        "summary.json": "923964920efbbd0c",
+        "summary.json": "8dba57397db2a93d",
     },
     "against-B": {
         "clusters.jsonl": "225bf4f7cbafb495",
@@ -219,7 +219,7 @@ PINNED: dict[str, Any] = {
         "quarantine.jsonl": "f98abb57f11f398e",
         "report.html": "35ab06cb291e7e1d",
         "report.json": "49ce6a6a5dafccea",
-        "summary.json": "ec09f7547c8f178f",
+        "summary.json": "d50b6212dce449df",
     },
     "audit": {"report.html": "9ed9ee931a674ca7", "report.json": "a7bed6bc8ccb1225"},
     "fix": {
