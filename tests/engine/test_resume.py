@@ -105,6 +105,11 @@ def test_finished_run_is_not_redone_and_changes_are_refused(tmp_path: Path) -> N
     first = retold.scan(src, out=out)
     again = retold.scan(src, out=out)
     assert "finished already" in again.warnings[-1]
+    # killed while its work folder was being removed (after state.done): the rest goes on a rerun
+    (out / ".retold-work" / "retold").mkdir(parents=True)
+    (out / ".retold-work" / "spool.jsonl").write_text("{}\n")
+    retold.scan(src, out=out)
+    assert not (out / ".retold-work").exists()
 
     # an unfinished run (state and checkpoint left by a crash) of other options is refused
     work = out / ".retold-work"

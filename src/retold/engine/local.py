@@ -147,6 +147,8 @@ def run_scan(inputs: list[str], out: Path, config: ScanConfig, verb: str, run: R
     if what.curates and not run.restart:
         done = state.finished(out, fingerprint, what.outputs(config))
         if done is not None:  # this very run finished before: nothing to redo
+            # a kill while its work folder was being removed leaves the rest of it: it goes now
+            shutil.rmtree(out / WORK_DIR, ignore_errors=True)
             return ScanResult.from_summary(out, done)
     try:
         p = read_pass(sources, out, config, what, run, fingerprint)
