@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from ftfy import fix_and_explain
+from ftfy.badness import BADNESS_RE
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import SHARED, requires_shared
-from retold.repair.fixes import FTFY_CONFIG, needs_ftfy, repair_text
+from retold.repair.fixes import FTFY_CONFIG, looks_bad, needs_ftfy, repair_text
 
 
 def load_cases() -> list[dict]:
@@ -129,3 +131,24 @@ def test_shortcut_never_skips_a_change(text: str) -> None:
 def test_shortcut_on_mojibake_alphabet(text: str) -> None:
     if not needs_ftfy(text):
         assert _ftfy_reference(text) == text
+
+
+def test_badness_classes_are_all_non_ascii() -> None:
+    """looks_bad searches only around non-ASCII characters: that is only right while every
+    character class of ftfy's BADNESS_RE is non-ASCII (a new ftfy could change that)."""
+    from ftfy.badness import MOJIBAKE_CATEGORIES
+
+    for name, chars in MOJIBAKE_CATEGORIES.items():
+        cls = re.compile(f"[{chars}]")
+        assert not [chr(c) for c in range(128) if cls.match(chr(c))], name
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(alphabet="abcXYZ .,?!\n'\"aéÃÂ©√¢€™–—“”’‘ØÙвЂВГРСβ€ā×²³ŒœГўàµ°", max_size=80),
+    st.integers(0, 200),
+)
+def test_looks_bad_is_ftfys_search(text: str, pad: int) -> None:
+    """The windowed search finds what ftfy's whole-text search finds, wherever the text sits."""
+    padded = "x" * pad + text + " y" * pad
+    assert looks_bad(padded) == bool(BADNESS_RE.search(padded))

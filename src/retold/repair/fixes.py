@@ -61,6 +61,30 @@ _MAC_LEAD = "".join(bytes([b]).decode("mac_roman") for b in range(0xC2, 0xF5))
 _MAC_CONT = "".join(bytes([b]).decode("mac_roman") for b in range(0x80, 0xC0))
 _MACROMAN_PAIR_RE = re.compile(f"[{re.escape(_MAC_LEAD)}][{re.escape(_MAC_CONT)}]")
 _EDGE_PUNCT = "\"'“”‘’«»()[]{}<>,;:!?."
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+#: Every match of ftfy's BADNESS_RE holds a non-ASCII character (each of its character classes is
+#: non-ASCII; tests/repair check it) and is at most 7 characters long, so it lies within this many
+#: characters of one. Searching only there: 110 µs instead of 940 µs on a 7,800-character LLM story
+#: with curly quotes (slopscore_stories), where the whole-text search was most of repair's time.
+_BADNESS_REACH = 8
+
+
+def looks_bad(text: str) -> bool:
+    """ftfy's ``is_bad`` (``BADNESS_RE.search``), searched only around non-ASCII characters.
+
+    >>> looks_bad("plain “curly” text"), looks_bad("caf√© and more")
+    (False, True)
+    """
+    end = len(text)
+    lo = hi = -1
+    for run in _NON_ASCII_RUN.finditer(text):
+        start, stop = max(run.start() - _BADNESS_REACH, 0), min(run.end() + _BADNESS_REACH, end)
+        if start > hi:  # a new window: search the one before it
+            if hi > 0 and BADNESS_RE.search(text, lo, hi):
+                return True
+            lo = start
+        hi = stop
+    return hi > 0 and BADNESS_RE.search(text, lo, hi) is not None
 
 
 def needs_ftfy(text: str) -> bool:
@@ -72,7 +96,7 @@ def needs_ftfy(text: str) -> bool:
     True
     """
     return bool(
-        BADNESS_RE.search(text)
+        looks_bad(text)
         or _TRIGGER_RE.search(text)
         or ("&" in text and HTML_ENTITY_RE.search(text))
         or _LINE_START_BAD_RE.search(text)
