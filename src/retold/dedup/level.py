@@ -45,12 +45,15 @@ class DecideContext:
     by their own runs: a pair of two of them is not examined again. ``texts``: reads documents'
     repaired texts by number (this run's from the spool, earlier runs' from their kept.jsonl).
     ``progress(items, desc, total)``: the items (steps of the level's work), with a progress bar
-    when the run shows them.
+    when the run shows them. ``parallel(fn, items)``: ``fn`` over ``items``, results in order, on
+    the run's worker processes when it has them (``fn`` a module-level function, items and results
+    picklable), else here: per-document work of a decision spread over the cores.
     """
 
     skip_before: int = 0
     texts: Callable[[np.ndarray], dict[int, str]] = field(default=lambda docs: {})
     progress: Callable[..., Iterable[Any]] = field(default=lambda items, desc, total=None: items)
+    parallel: Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]] = field(default=map)
 
 
 @dataclass

@@ -456,12 +456,29 @@ def common_direction(model: Any, lang: str = "en") -> np.ndarray:
     Subtracting it spreads the cosines as a transformer's are spread. It is fixed by the model and
     the language, never by the corpus, so a pair scores the same in any corpus (a mean of the
     corpus's own sentences left the seeds unpaired when they were scanned alone)."""
-    from wordfreq import top_n_list, word_frequency
+    from importlib.metadata import version
 
-    words = top_n_list(lang, CENTRE_WORDS)
-    weight = np.array([word_frequency(w, lang) for w in words])
+    import wordfreq
+
+    folder = getattr(model, "cache_folder", None)
+    # kept beside a model retold distilled (0.5 s a run: the words' frequencies and vectors)
+    name = f"centre-{lang}-{CENTRE_WORDS}-wordfreq{version('wordfreq')}.npy"
+    kept = Path(folder) / name if folder else None
+    if kept is not None and kept.exists():
+        return np.load(kept)
+    words = wordfreq.top_n_list(lang, CENTRE_WORDS)
+    weight = np.array([wordfreq.word_frequency(w, lang) for w in words])
     vectors = np.asarray(model.encode_short(words), dtype=np.float64)
-    return (weight[:, None] * vectors).sum(axis=0) / weight.sum()
+    centre = (weight[:, None] * vectors).sum(axis=0) / weight.sum()
+    if kept is not None:
+        tmp = kept.with_name(f".{kept.name}.{os.getpid()}")
+        try:
+            with open(tmp, "wb") as fh:
+                np.save(fh, centre, allow_pickle=False)
+            os.replace(tmp, kept)
+        except OSError:  # a read-only cache: computed again next time
+            tmp.unlink(missing_ok=True)
+    return centre
 
 
 def _masked_each(parts: list[str], names: set[str]) -> list[str]:
@@ -709,6 +726,29 @@ def load_verifier(options: RetoldOptions, embedder: Any = None) -> Verifier:
     return Verifier(load(None if spec == "transformer" else spec, kind="transformer"), options.margin)
 
 
+#: Verifiers by (space, options, dimension, English only): the one the decision uses, and in a
+#: worker process the one it built for the decision's :func:`_tellings_job` calls.
+_VERIFIERS: dict[tuple[int, RetoldOptions, int, bool], Verifier] = {}
+
+
+def _tellings_job(job: tuple[tuple[int, RetoldOptions, int, bool], list[str]]) -> list[Telling]:
+    """Some documents' tellings (``Verifier.tellings``), with the verifier ``spec`` names."""
+    spec, texts = job
+    verifier = _VERIFIERS.get(spec)
+    if verifier is None:
+        space, options, dim, english_only = spec
+        if space == LEXICAL:
+            from retold.embed.lexical import LexicalEmbedder
+
+            verifier = Verifier(LexicalEmbedder(dim), options.margin)
+        else:
+            verifier = load_verifier(options)
+            verifier.english_only = english_only
+        _VERIFIERS.clear()
+        _VERIFIERS[spec] = verifier
+    return verifier.tellings(texts)
+
+
 class RetoldIndex(LevelIndex):
     """Collects the masked whole-text vectors on disk, then decides retold pairs.
 
@@ -726,6 +766,7 @@ class RetoldIndex(LevelIndex):
         self.work = Path(work)
         self.work.mkdir(parents=True, exist_ok=True)
         self._verifier = verifier or (lambda: load_verifier(options, stage.embedder if stage else None))
+        self._own_verifier = verifier is None  # built from the options alone: workers can build it
         self._path = self.work / "vectors.f32"
         self._fh = open(self._path, "ab")  # noqa: SIM115 (closed in close(); see NearIndex on "ab")
         self._space = array("b")  # each document's space (NO_SPACE: no vector stored)
@@ -955,8 +996,19 @@ class RetoldIndex(LevelIndex):
         label = f"retold ({SPACE_NAMES[space]})"
         tellings: list[Telling] = []
         blocks = range(0, len(docs), _TELLING_BLOCK)
-        for lo in progress(blocks, f"{label}: sentences ({_TELLING_BLOCK} docs a step)", len(blocks)):
-            tellings += verifier.tellings([text_of[int(d)] for d in docs[lo : lo + _TELLING_BLOCK]])
+        # cutting into sentences and embedding them is per document: on the run's workers, which
+        # build the same verifier from the same options. A transformer spreads itself over the
+        # cores already (a copy in each worker would fight it for them); a verifier given in code
+        # cannot be built there: both stay here.
+        spec = (space, self.options, self.dim, self.english_only)
+        _VERIFIERS.clear()
+        _VERIFIERS[spec] = verifier
+        spread = self._own_verifier and (space == LEXICAL or static_verifier(self.options))
+        parallel = context.parallel if spread else map
+        jobs = ((spec, [text_of[int(d)] for d in docs[lo : lo + _TELLING_BLOCK]]) for lo in blocks)
+        steps = parallel(_tellings_job, jobs)
+        for found in progress(steps, f"{label}: sentences ({_TELLING_BLOCK} docs a step)", len(blocks)):
+            tellings += found
         doc_vectors = self.vectors_of(docs)
         # the sentences of a pair that is one text told again nearly word for word stay whole for
         # that pair: at scale every sentence of a mosaic recurs elsewhere and would be silenced

@@ -17,6 +17,8 @@ from retold.errors import ModelNotAvailable
 
 __all__ = ["Embedder", "cache_dir", "load", "resolve_model"]
 
+_DEFAULT_STATIC: dict[str, Embedder] = {}
+
 
 def load(spec: str | None = None, kind: str = "static") -> Embedder:
     """An embedder: ``kind`` is ``static`` (model2vec) or ``transformer``; ``spec`` a model name or path.
@@ -28,9 +30,16 @@ def load(spec: str | None = None, kind: str = "static") -> Embedder:
         raise ValueError(f"embedder kind must be static or transformer, got {kind!r}")
     try:
         if kind == "static":
-            from retold.embed.static import StaticEmbedder
+            from retold.embed.static import DEFAULT_MODEL, StaticEmbedder
 
-            return StaticEmbedder.load(spec)
+            if spec not in (None, DEFAULT_MODEL):
+                return StaticEmbedder.load(spec)
+            # the default, distilled once into the cache, is loaded once a process (0.5 s): pass 1's
+            # stage and the verifier a worker builds for the decision share it
+            key = str(cache_dir())
+            if key not in _DEFAULT_STATIC:
+                _DEFAULT_STATIC[key] = StaticEmbedder.load(spec)
+            return _DEFAULT_STATIC[key]
         from retold.embed.transformer import TransformerEmbedder
 
         return TransformerEmbedder(spec)

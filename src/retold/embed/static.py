@@ -45,6 +45,8 @@ class StaticEmbedder:
     def __init__(self, model: object, name: str) -> None:
         self.model = model
         self.name = name
+        #: The folder retold distilled the model into (None for a model named by the user).
+        self.cache_folder: Path | None = None
         self.dim = int(model.dim)  # type: ignore[attr-defined]
         tokenizer = getattr(model, "tokenizer", None)
         if tokenizer is not None:  # saved tokenizers carry truncation at 512 tokens: the whole text counts
@@ -70,7 +72,9 @@ class StaticEmbedder:
         if spec is None or spec == DEFAULT_MODEL or _is_transformer(spec):
             source = spec or DEFAULT_MODEL
             path = distilled(source)
-            return cls(StaticModel.from_pretrained(path), f"model2vec distilled from {source}")
+            found = cls(StaticModel.from_pretrained(path), f"model2vec distilled from {source}")
+            found.cache_folder = path  # retold's own folder: figures fixed by the model keep there
+            return found
         return cls(StaticModel.from_pretrained(resolve_model(spec)), spec)
 
     def encode(self, texts: list[str]) -> np.ndarray:

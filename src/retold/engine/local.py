@@ -119,6 +119,14 @@ class Pass:
     empties: list[int] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)  # the levels' own, from their decisions
+    #: Pass 1's workers, kept for the levels' decisions (``DecideContext.parallel``) and closed
+    #: after them; None: everything runs in this process.
+    pool: Any = None
+
+    def close_pool(self, failed: bool = False) -> None:
+        if self.pool is not None:
+            pool, self.pool = self.pool, None
+            pool.terminate() if failed else pool.close()
 
     @property
     def n(self) -> int:
@@ -150,15 +158,19 @@ def run_scan(inputs: list[str], out: Path, config: ScanConfig, verb: str, run: R
             # a kill while its work folder was being removed leaves the rest of it: it goes now
             shutil.rmtree(out / WORK_DIR, ignore_errors=True)
             return ScanResult.from_summary(out, done)
+    p: Pass | None = None
     try:
         p = read_pass(sources, out, config, what, run, fingerprint)
         decisions, clusters, figures = decide(p, config, what, run.quiet)
+        p.close_pool()
         own = decisions.tail(p.prefix.size)  # this run's documents alone (all, without --against)
         report = audit(p, own, clusters, config, what, out, run.quiet)
         staged, kept_at = write(p, decisions, out, what, run.quiet)
         result, summary = summarise(p, own, clusters, figures, config, verb, run, fingerprint, t0)
         commit(p, own, kept_at, staged, report, summary, out, config, what, run)
     except BaseException:
+        if p is not None:
+            p.close_pool(failed=True)
         if not (out / WORK_DIR / state.CHECKPOINT).exists():
             shutil.rmtree(out / WORK_DIR, ignore_errors=True)
         raise
@@ -241,7 +253,7 @@ def read_pass(
     )
     pool, workers = _pool(config, what, run, sources)
     spool = Spool(work, resume and resume["spool"])
-    p = Pass(work, sources, stages, indexes, prefix, spool, quarantine, workers, counts)
+    p = Pass(work, sources, stages, indexes, prefix, spool, quarantine, workers, counts, pool=pool)
     if resume is not None:
         _restore(p, resume)
     keep = KeepPolicy(config.keep)
@@ -269,11 +281,8 @@ def read_pass(
                 state.save(work, _checkpoint(p))
             if p.n - before < state.CHECKPOINT_EVERY:
                 break
-        if pool is not None:
-            pool.close()
     except BaseException:
-        if pool is not None:
-            pool.terminate()
+        p.close_pool(failed=True)
         raise
     finally:
         p.spool.close()
@@ -353,6 +362,7 @@ def decide(
         skip_before=base,
         texts=lambda docs: _texts(p, docs, config.text_field),
         progress=lambda items, desc, total=None: progress(items, desc, quiet, total=total, unit=" step"),
+        parallel=p.pool.map if p.pool is not None else map,
     )
     clusters: dict[str, int] = {}
     figures: dict[str, Any] = {}

@@ -6,6 +6,8 @@ repair ~100 µs) and hands batches of records to ``workers`` processes, which ru
 and send the annotated records back **in order** (``Pool.imap``), so the outputs do not depend on
 the number of workers. Processes, not threads: repair is Python (ftfy), which holds the GIL.
 Workers are started with ``spawn``: numba's thread pool and torch are not safe to fork once used.
+The same workers then take the per-document part of the levels' decisions (``Workers.map``: the
+retold level cuts its candidate documents into sentence vectors there), and close after them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from retold.config import ScanConfig
@@ -91,6 +93,11 @@ class Workers:
             for stage, counts in zip(stages, stats, strict=True):
                 stage.stats.update(counts)
             yield from out
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        """``fn`` (a module-level function) over ``items`` on the workers, results in order: a
+        level's decision hands its per-document work here (:class:`~retold.dedup.level.DecideContext`)."""
+        return self.pool.imap(fn, items)
 
     def close(self) -> None:
         self.pool.close()

@@ -25,7 +25,7 @@ import itertools
 import os
 import socket
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from retold._version import __version__
@@ -53,6 +53,9 @@ class _StageActor:
 
     def run(self, batch: list[Record]) -> tuple[list[Record], list[dict[str, int]]]:
         return _run_batch(batch)
+
+    def call(self, fn: Callable[[Any], Any], item: Any) -> Any:
+        return fn(item)
 
 
 def _ray() -> Any:
@@ -137,6 +140,17 @@ class RayWorkers:
                 yield from self._collect(pending.popleft(), stages)
         while pending:
             yield from self._collect(pending.popleft(), stages)
+
+    def map(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        """``fn`` (a module-level function) over ``items`` on the actors, results in order."""
+        pending: deque[Any] = deque()
+        window = IN_FLIGHT * len(self.actors)
+        for k, item in enumerate(items):
+            pending.append(self.actors[k % len(self.actors)].call.remote(fn, item))
+            if len(pending) >= window:
+                yield self.ray.get(pending.popleft())
+        while pending:
+            yield self.ray.get(pending.popleft())
 
     def _collect(self, ref: Any, stages: list[Stage]) -> list[Record]:
         out, stats = self.ray.get(ref)
