@@ -283,9 +283,9 @@ def speed(tmp: Path) -> None:
                 Record(str(i), t, {}, "", 0) for i, t in enumerate(texts[lo : lo + RetoldEmbed.batch_size])
             ]
             for record, v in zip(batch, embedder.encode([masked(r.text) for r in batch]), strict=True):
-                record.meta[semantic.NAME] = v
+                record.meta[semantic.NAME] = (semantic.SEMANTIC, v)  # the static model's space
                 index.add(record, 0.0)
-        left, _, _ = index.candidates(np.ones(len(texts), dtype=bool))
+        left, _, _ = index.candidates(semantic.SEMANTIC, np.ones(len(texts), dtype=bool))
         index.close()
         shutil.rmtree(tmp / "speed")
         return len(left)

@@ -118,6 +118,7 @@ EVIDENCE_SENTENCES = 3
 #: 2,000 × 2,000 is ~0.1 s and 32 MB; a 50 MB text has ~700,000). About 200,000 characters of prose.
 MAX_SENTENCES = 2000
 _TELLING_BLOCK = 256  # documents cut into sentences and embedded a step (for the progress bar)
+_SAVE_BLOCK = 65536  # documents' vectors written to the saved index a step
 _PAIR_BLOCK = 8192  # candidate pairs scored a step, over both cores
 
 
@@ -731,7 +732,7 @@ def load_verifier(options: RetoldOptions, embedder: Any = None) -> Verifier:
 _VERIFIERS: dict[tuple[int, RetoldOptions, int, bool], Verifier] = {}
 
 
-def _tellings_job(job: tuple[tuple[int, RetoldOptions, int, bool], list[str]]) -> list[Telling]:
+def _tellings_job(job: tuple[tuple[int, RetoldOptions, int, bool], list[str]]) -> Packed:
     """Some documents' tellings (``Verifier.tellings``), with the verifier ``spec`` names."""
     spec, texts = job
     verifier = _VERIFIERS.get(spec)
@@ -746,7 +747,34 @@ def _tellings_job(job: tuple[tuple[int, RetoldOptions, int, bool], list[str]]) -
             verifier.english_only = english_only
         _VERIFIERS.clear()
         _VERIFIERS[spec] = verifier
-    return verifier.tellings(texts)
+    return _packed(verifier.tellings(texts))
+
+
+Packed = tuple[np.ndarray, list[tuple[list[str], set[str], np.ndarray, bool]]]
+
+
+def _packed(tellings: list[Telling]) -> Packed:
+    """Tellings as one array of sentence vectors and the rest, to send between processes: each
+    telling's own small array, unpickled, scattered 10 kB blocks over the heap that a million
+    documents' run could not give back (a 1.9 GB higher floor)."""
+    dim = next((t.vectors.shape[1] for t in tellings if t.vectors.ndim == 2), 1)
+    vectors = (
+        np.concatenate([t.vectors.reshape(-1, dim) for t in tellings]).astype(np.float32, copy=False)
+        if tellings
+        else np.zeros((0, dim), dtype=np.float32)
+    )
+    return vectors, [(t.sentences, t.names, t.words, t.cut) for t in tellings]
+
+
+def _unpacked(packed: Packed) -> list[Telling]:
+    """:func:`_packed`'s tellings again, their vectors views of its one array."""
+    vectors, parts = packed
+    out, at = [], 0
+    for said, names, words, cut in parts:
+        out.append(Telling(said, names, vectors[at : at + len(said)], words))
+        out[-1].cut = cut
+        at += len(said)
+    return out
 
 
 class RetoldIndex(LevelIndex):
@@ -818,9 +846,13 @@ class RetoldIndex(LevelIndex):
         has, space = has[start:], space[start:]
         docs = kept[has[kept]]
         row = np.cumsum(has) - 1
-        vectors = np.memmap(self._path, dtype=np.float32, mode="r").reshape(-1, self.dim)
-        np.asarray(vectors[first + row[docs]]).tofile(dest / "retold.vectors.f32")
-        del vectors
+        # block by block, each block's pages unmapped after it: a million kept documents' vectors
+        # (1 GB) held at once, and their mapped pages, made the run's peak memory
+        with open(dest / "retold.vectors.f32", "wb") as fh:
+            for lo in range(0, len(docs), _SAVE_BLOCK):
+                vectors = np.memmap(self._path, dtype=np.float32, mode="r").reshape(-1, self.dim)
+                fh.write(np.asarray(vectors[first + row[docs[lo : lo + _SAVE_BLOCK]]]).tobytes())
+                del vectors
         docs.astype(np.int64).tofile(dest / "retold.docs.i64")
         space[docs].astype(np.int8).tofile(dest / "retold.spaces.i8")
         return {"embedder": self.embedder_name, "dim": self.dim, "documents": len(docs)}
@@ -1008,7 +1040,7 @@ class RetoldIndex(LevelIndex):
         jobs = ((spec, [text_of[int(d)] for d in docs[lo : lo + _TELLING_BLOCK]]) for lo in blocks)
         steps = parallel(_tellings_job, jobs)
         for found in progress(steps, f"{label}: sentences ({_TELLING_BLOCK} docs a step)", len(blocks)):
-            tellings += found
+            tellings += _unpacked(found)
         doc_vectors = self.vectors_of(docs)
         # the sentences of a pair that is one text told again nearly word for word stay whole for
         # that pair: at scale every sentence of a mosaic recurs elsewhere and would be silenced
