@@ -12,9 +12,11 @@ retold level cuts its candidate documents into sentence vectors there), and clos
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -78,12 +80,50 @@ def _run_batch(batch: list[Record]) -> tuple[list[Record], list[dict[str, int]]]
     return out, stats
 
 
+@contextlib.contextmanager
+def _script_not_rerun(levels: list[Any]) -> Iterator[None]:
+    """Start workers without running the caller's script in them.
+
+    A spawned worker first runs the parent's ``__main__`` script again (as ``__mp_main__``), so
+    that functions defined there can be found. A script that calls ``retold.scan`` without an
+    ``if __name__ == "__main__":`` guard then starts a scan in every worker, which fails, and the
+    pool starts another worker, forever. The workers run retold's stages only: while they start,
+    the script is hidden from multiprocessing, unless a level registered in it must be found there.
+    """
+    main = sys.modules.get("__main__")
+    kept = {k: getattr(main, k) for k in ("__file__", "__spec__") if hasattr(main, k)}
+    if main is None or not kept.get("__file__") or any(_from_main(lv) for lv in levels):
+        yield
+        return
+    del main.__file__
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        for k, v in kept.items():
+            setattr(main, k, v)
+
+
+def _from_main(level: Any) -> bool:
+    return any(
+        getattr(part, "__module__", None) == "__main__"
+        for part in (
+            level,
+            getattr(level, "options", None),
+            getattr(level, "stage", None),
+            getattr(level, "index", None),
+        )
+    )
+
+
 class Workers:
     """A pool of worker processes running pass 1's stages; ``run`` keeps the input order."""
 
     def __init__(self, workers: int, config: ScanConfig, detects: bool) -> None:
         context = multiprocessing.get_context("spawn")
-        self.pool = context.Pool(workers, initializer=_init, initargs=(config, detects, extra_levels()))
+        levels = extra_levels()
+        with _script_not_rerun(levels):
+            self.pool = context.Pool(workers, initializer=_init, initargs=(config, detects, levels))
 
     def run(self, records: Iterable[Record], stages: list[Stage]) -> Iterator[Record]:
         """The records annotated by the workers; their counts are added to ``stages``' stats."""
