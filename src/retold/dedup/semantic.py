@@ -737,17 +737,25 @@ def _tellings_job(job: tuple[tuple[int, RetoldOptions, int, bool], list[str]]) -
     spec, texts = job
     verifier = _VERIFIERS.get(spec)
     if verifier is None:
-        space, options, dim, english_only = spec
-        if space == LEXICAL:
-            from retold.embed.lexical import LexicalEmbedder
-
-            verifier = Verifier(LexicalEmbedder(dim), options.margin)
-        else:
-            verifier = load_verifier(options)
-            verifier.english_only = english_only
+        verifier = _space_verifier(spec)
         _VERIFIERS.clear()
         _VERIFIERS[spec] = verifier
     return _packed(verifier.tellings(texts))
+
+
+def _space_verifier(
+    spec: tuple[int, RetoldOptions, int, bool], semantic: Callable[[], Verifier] | None = None
+) -> Verifier:
+    """The verifier of a space: the words' hashing for :data:`LEXICAL`, else ``semantic()`` (by
+    default the one the options name), reading English only when the spec says so."""
+    space, options, dim, english_only = spec
+    if space == LEXICAL:
+        from retold.embed.lexical import LexicalEmbedder
+
+        return Verifier(LexicalEmbedder(dim), options.margin)
+    verifier = semantic() if semantic is not None else load_verifier(options)
+    verifier.english_only = english_only
+    return verifier
 
 
 Packed = tuple[np.ndarray, list[tuple[list[str], set[str], np.ndarray, bool]]]
@@ -946,13 +954,9 @@ class RetoldIndex(LevelIndex):
         return Outcome(stats.clusters, figures, warnings)
 
     def _verifier_for(self, space: int) -> Verifier:
-        if space == LEXICAL:
-            from retold.embed.lexical import LexicalEmbedder
-
-            return Verifier(LexicalEmbedder(self.dim), self.options.margin)
-        verifier = self._verifier()
-        verifier.english_only = self.english_only
-        self.verifier_name = getattr(verifier.model, "name", "")
+        verifier = _space_verifier((space, self.options, self.dim, self.english_only), self._verifier)
+        if space != LEXICAL:
+            self.verifier_name = getattr(verifier.model, "name", "")
         return verifier
 
     def _decide(self, decisions: Decisions, context: DecideContext) -> RetoldStats:
@@ -1041,6 +1045,7 @@ class RetoldIndex(LevelIndex):
         steps = parallel(_tellings_job, jobs)
         for found in progress(steps, f"{label}: sentences ({_TELLING_BLOCK} docs a step)", len(blocks)):
             tellings += _unpacked(found)
+        _VERIFIERS.clear()  # this process keeps no model past the decision
         doc_vectors = self.vectors_of(docs)
         # the sentences of a pair that is one text told again nearly word for word stay whole for
         # that pair: at scale every sentence of a mosaic recurs elsewhere and would be silenced

@@ -126,7 +126,10 @@ class Pass:
     def close_pool(self, failed: bool = False) -> None:
         if self.pool is not None:
             pool, self.pool = self.pool, None
-            pool.terminate() if failed else pool.close()
+            if failed:
+                pool.terminate()
+            else:
+                pool.close()
 
     @property
     def n(self) -> int:
