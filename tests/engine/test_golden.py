@@ -10,6 +10,11 @@ modification times).
 
 When a change is *meant* to change outputs (a new default, a fixed defect), regenerate the pins
 with ``RETOLD_PRINT_DIGESTS=/tmp/pins.jsonl pytest tests/engine/test_golden.py`` and say why in the commit.
+
+The retold level's outputs depend on the static model distilled on first use, and the model on the
+versions of the packages that distil it (torch, transformers, model2vec, numpy's eigensolver):
+``constraints.txt`` pins them, and :data:`MODEL` is the digest of the model the pins were taken with.
+A machine that distils another model fails with that said, not with a list of digests.
 """
 
 from __future__ import annotations
@@ -55,12 +60,29 @@ def _steady(value: Any) -> Any:
     return value
 
 
+def model_digest() -> str:
+    """SHA-256 of the default static model's weights, as distilled on this machine."""
+    from retold.embed.static import distilled
+
+    return hashlib.sha256((distilled() / "model.safetensors").read_bytes()).hexdigest()[:16]
+
+
 def check(name: str, out: Path) -> None:
     got = digests(out)
     if os.environ.get("RETOLD_PRINT_DIGESTS"):
         with open(os.environ["RETOLD_PRINT_DIGESTS"], "a") as fh:
-            fh.write(json.dumps({name: got}) + "\n")
+            fh.write(json.dumps({name: got, "model": model_digest()}) + "\n")
         return
+    if got != PINNED[name]:
+        from importlib.metadata import version
+
+        found = model_digest()
+        assert found == MODEL, (
+            f"{name}: the static model distilled here ({found}) is not the one the pins were taken "
+            f"with ({MODEL}), so the retold outputs differ: distilled with torch {version('torch')}, "
+            f"transformers {version('transformers')}, model2vec {version('model2vec')}, numpy "
+            f"{version('numpy')}; install with constraints.txt (make test does), or re-pin on purpose"
+        )
     assert got == PINNED[name], f"{name}: outputs differ from the pinned digests"
 
 
@@ -128,9 +150,12 @@ def test_fix(corpus: Path) -> None:
     check("fix", corpus / "fixed")
 
 
+#: The default static model the pins were taken with (:func:`model_digest`).
+MODEL = "3ad0f737a50e1eb7"
+
 PINNED: dict[str, Any] = {
     "scan": {
-        "clusters.jsonl": "767844c4a8f2e8eb",
+        "clusters.jsonl": "f9a89aa83ce9521a",
         "dropped.jsonl": "baa9423622bbb084",
         "index/exact.digest.u8": "3ce5910dfa4b5c6a",
         "index/exact.docs.i64": "46f11de2eb9be71c",
@@ -144,9 +169,9 @@ PINNED: dict[str, Any] = {
         "index/near.shingles.u32": "429c933e97282952",
         "index/retold.docs.i64": "18ab6020ceb8356e",
         "index/retold.spaces.i8": "256c8c9c8801e746",
-        "index/retold.vectors.f32": "1722cce09133d305",
+        "index/retold.vectors.f32": "f1a2274c5f2635a9",
         "kept.jsonl": "c5ac34c14ff3acc6",
-        "pairs.jsonl": "272c8ed6e3f38770",
+        "pairs.jsonl": "cbb8c0b00d7cb006",
         "quarantine.jsonl": "f98abb57f11f398e",
         "report.html": "16472309c9264756",
         "report.json": "a53e18b20f119490",
@@ -167,16 +192,16 @@ PINNED: dict[str, Any] = {
         "index/near.shingles.u32": "9310c0e8bce851c0",
         "index/retold.docs.i64": "6ca9ba56beb60356",
         "index/retold.spaces.i8": "c97339b470e77827",
-        "index/retold.vectors.f32": "510bfd0cca37b15a",
+        "index/retold.vectors.f32": "08de3c25ce12c4a2",
         "kept.jsonl": "6274b4abb93262a3",
-        "pairs.jsonl": "67242bde62e6e8cc",
+        "pairs.jsonl": "293ec7ab92c7671f",
         "quarantine.jsonl": "f98abb57f11f398e",
         "report.html": "cb42fb810139d7a4",
         "report.json": "359af183c39e30ee",
         "summary.json": "5bc982e66e92d8ed",
     },
     "against-A": {
-        "clusters.jsonl": "81087b6652e2d391",
+        "clusters.jsonl": "ec2c38ad39e5080d",
         "dropped.jsonl": "782f4bcb5a76ccb3",
         "index/exact.digest.u8": "fdb90c2ac1dc04ab",
         "index/exact.docs.i64": "460c40aca1f47cb1",
@@ -190,9 +215,9 @@ PINNED: dict[str, Any] = {
         "index/near.shingles.u32": "673b21d9c3026515",
         "index/retold.docs.i64": "f1e2c7311473ea85",
         "index/retold.spaces.i8": "7e5906b7c0e1829e",
-        "index/retold.vectors.f32": "3adb3582b71f3a7a",
+        "index/retold.vectors.f32": "448f7b1a2b7ee607",
         "kept.jsonl": "a65b35d074cd9dac",
-        "pairs.jsonl": "b2bdec6e70721284",
+        "pairs.jsonl": "5037f8abc31d0f42",
         "quarantine.jsonl": "e3b0c44298fc1c14",
         "report.html": "88ea211ac589beb9",
         "report.json": "0af857fdb2a14aea",
@@ -213,7 +238,7 @@ PINNED: dict[str, Any] = {
         "index/near.shingles.u32": "af5611db20822a86",
         "index/retold.docs.i64": "ddc6d78470e7093f",
         "index/retold.spaces.i8": "fc1df255dfe9a3d6",
-        "index/retold.vectors.f32": "c9a2e0d13453c0cf",
+        "index/retold.vectors.f32": "c7b9239c79f35043",
         "kept.jsonl": "08822123ca3304a6",
         "pairs.jsonl": "a6195f5fe56400c8",
         "quarantine.jsonl": "f98abb57f11f398e",
