@@ -17,16 +17,30 @@ MIN_SENTENCE_WORDS = 3
 
 def sentences(text: str) -> list[str]:
     """The text's sentences; a fragment of fewer than 3 words joins the sentence before it."""
+    return counted_sentences(text)[0]
+
+
+def counted_sentences(text: str) -> tuple[list[str], list[int]]:
+    """:func:`sentences` and each one's :func:`word_count`, counted once (a fragment joins its
+    sentence with a space, which no word spans, so the counts add up).
+
+    >>> counted_sentences("It rained. Oh well. Then the sun came out.")
+    (['It rained. Oh well.', 'Then the sun came out.'], [4, 5])
+    """
     out: list[str] = []
+    counts: list[int] = []
     for part in _SENTENCE_END.split(text):
         part = part.strip()
         if not part:
             continue
-        if out and len(WORD.findall(part)) < MIN_SENTENCE_WORDS:
+        words = len(WORD.findall(part))
+        if out and words < MIN_SENTENCE_WORDS:
             out[-1] += " " + part
+            counts[-1] += words
         else:
             out.append(part)
-    return out
+            counts.append(words)
+    return out, counts
 
 
 def word_count(text: str) -> int:

@@ -171,7 +171,7 @@ PINNED: dict[str, Any] = {
         "index/retold.spaces.i8": "256c8c9c8801e746",
         "index/retold.vectors.f32": "f1a2274c5f2635a9",
         "kept.jsonl": "c5ac34c14ff3acc6",
-        "pairs.jsonl": "cbb8c0b00d7cb006",
+        "pairs.jsonl": "f59e413ec4412653",
         "quarantine.jsonl": "f98abb57f11f398e",
         "report.html": "16472309c9264756",
         "report.json": "a53e18b20f119490",

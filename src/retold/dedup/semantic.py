@@ -67,7 +67,7 @@ from retold.dedup.neighbours import Neighbours, Rows
 from retold.options import option
 from retold.records import Record
 from retold.stages import BatchStage
-from retold.text import WORD, sentences, word_count
+from retold.text import WORD, counted_sentences, word_count
 
 if TYPE_CHECKING:
     from retold.dedup.saved import SavedIndex
@@ -216,9 +216,13 @@ def english_share(text: str) -> float:
     >>> english_share("The cat sat on the mat."), english_share("Кошка сидела на ковре.")
     (0.8333333333333334, 0.0)
     """
-    found = [w for w in (w.lower() for w in WORD.findall(text)) if w != PLACEHOLDER]
+    lowered = text.lower()  # the same words, lower-cased, unless a letter grows ("İ" → "i̇")
+    found = WORD.findall(lowered) if len(lowered) == len(text) else [w.lower() for w in WORD.findall(text)]
+    # C-level passes (a word at a time in Python was 60% of the level's sentence cutting)
+    masks = found.count(PLACEHOLDER)
     common = _english_words()
-    return sum(w in common for w in found) / len(found) if found else 0.0
+    hits = sum(map(common.__contains__, found)) - (masks if PLACEHOLDER in common else 0)
+    return hits / (len(found) - masks) if len(found) > masks else 0.0
 
 
 class RetoldEmbed(BatchStage):
@@ -317,9 +321,12 @@ def _weighted(raw, wx, wy, margin, full_words):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def _gain_or_fail(x, y, wx, wy, margin, full_words, min_anchor, min_aligned, threshold, seed, shuffles):  # type: ignore[no-untyped-def]
+def _gain_or_fail(
+    x, y, wx, wy, margin, full_words, min_anchor, min_aligned, threshold, seed, shuffles, min_score
+):  # type: ignore[no-untyped-def]
     """The order gain of one pair (``x`` the shorter telling's sentence vectors), or -inf as soon
-    as a gate fails: the best sentence pair anywhere, then one alignment, then the shuffles."""
+    as a gate fails: the best sentence pair anywhere, then one alignment (its score must reach
+    ``threshold`` and ``min_score``), then the shuffles."""
     if x.shape[0] == 0 or y.shape[0] == 0:
         return -np.inf
     sim = _weighted(np.dot(np.ascontiguousarray(x), np.ascontiguousarray(y.T)), wx, wy, margin, full_words)
@@ -333,7 +340,7 @@ def _gain_or_fail(x, y, wx, wy, margin, full_words, min_anchor, min_aligned, thr
         if v > margin:
             kept += 1
         anchor = max(anchor, v)
-    if kept < min_aligned or anchor < min_anchor or score < threshold:
+    if kept < min_aligned or anchor < min_anchor or score < threshold or score < min_score:
         return -np.inf
     return score - _shuffled_mean(sim, margin, seed, shuffles, score - threshold)
 
@@ -352,6 +359,7 @@ def _gains(
     min_aligned,
     threshold,
     shuffles,
+    min_score=-np.inf,
 ):  # type: ignore[no-untyped-def]
     """:func:`_gain_or_fail` of many pairs, spread over the cores (pairs are independent)."""
     out = np.full(left.shape[0], -np.inf)
@@ -371,6 +379,7 @@ def _gains(
             threshold,
             seeds[p],
             shuffles,
+            min_score,
         )
     return out
 
@@ -506,9 +515,12 @@ class Verifier:
         self.english_only = False
 
     def tellings(self, texts: list[str]) -> list[Telling]:
-        parts = [sentences(t) or [t] for t in texts]
-        cut = [len(p) > MAX_SENTENCES for p in parts]
-        parts = [p[:MAX_SENTENCES] for p in parts]
+        counted = [counted_sentences(t) for t in texts]
+        parts = [ss[:MAX_SENTENCES] if ss else [t] for (ss, _), t in zip(counted, texts, strict=True)]
+        words = [
+            c[:MAX_SENTENCES] if c else [word_count(t)] for (_, c), t in zip(counted, texts, strict=True)
+        ]
+        cut = [len(ss) > MAX_SENTENCES for ss, _ in counted]
         names = [find_names(t) for t in texts]
         flat = [m for ss, n in zip(parts, names, strict=True) for m in _masked_each(ss, n)]
         vectors = self.model.encode_short(flat) if flat else np.zeros((0, 1), dtype=np.float32)
@@ -520,8 +532,9 @@ class Verifier:
             vectors[unread] = 0.0
         # float32: a million documents' sentences are the level's largest memory
         out, at = [], 0
-        for ss, n, c in zip(parts, names, cut, strict=True):
-            out.append(Telling(ss, n, np.ascontiguousarray(vectors[at : at + len(ss)], dtype=np.float32)))
+        for ss, n, c, w in zip(parts, names, cut, words, strict=True):
+            rows = np.ascontiguousarray(vectors[at : at + len(ss)], dtype=np.float32)
+            out.append(Telling(ss, n, rows, np.array(w, dtype=np.float64)))
             out[-1].cut = c
             at += len(ss)
         return out
@@ -543,11 +556,14 @@ class Verifier:
         min_aligned: int = MIN_ALIGNED,
         min_anchor: float = MIN_ANCHOR,
         names: bool = True,
+        gain: float | None = None,
     ) -> tuple[RetoldMatch, bool] | None:
         """The match of a pair that passes every gate, else None, trying the cheap gates first:
         the best sentence pair anywhere (an upper bound of the anchor), then one alignment (the
         aligned score bounds the order gain from above: the shuffled mean is never negative),
-        then the shuffles, then the name mapping (only for a pair that passed)."""
+        then the shuffles, then the name mapping (only for a pair that passed). ``gain``: the
+        pair's order gain as :func:`_gains` found it, with the same vectors, seed and shuffles
+        (its shuffles are 16 of the 17 alignments: not done twice)."""
         swapped = len(a.sentences) > len(b.sentences)
         x, y = (b, a) if swapped else (a, b)
         raw = x.vectors @ y.vectors.T
@@ -555,11 +571,23 @@ class Verifier:
         if not sim.size or sim.max() < min_anchor:
             return None
         aligned, pairs = _align(sim, self.margin)
-        kept_pairs = [(int(i), int(j), float(raw[i, j])) for i, j in pairs if sim[i, j] > self.margin]
-        anchor = max((float(sim[i, j]) for i, j in pairs), default=0.0)
-        if len(kept_pairs) < min_aligned or anchor < min_anchor or aligned < threshold:
+        # whole arrays, not an element at a time (numpy scalars made this most of the call)
+        at_i, at_j = pairs[:, 0], pairs[:, 1]
+        value = sim[at_i, at_j]
+        anchor = float(value.max()) if len(value) else 0.0
+        kept = value > self.margin
+        if int(kept.sum()) < min_aligned or anchor < min_anchor or aligned < threshold:
             return None
-        gain = aligned - _shuffled_mean(sim, self.margin, seed % (1 << 32), SHUFFLES)
+        kept_pairs = list(
+            zip(
+                at_i[kept].tolist(),
+                at_j[kept].tolist(),
+                raw[at_i[kept], at_j[kept]].astype(float).tolist(),
+                strict=True,
+            )
+        )
+        if gain is None:
+            gain = aligned - _shuffled_mean(sim, self.margin, seed % (1 << 32), SHUFFLES)
         if gain < threshold:
             return None
         match = RetoldMatch(float(gain), float(aligned), kept_pairs, anchor=anchor)
@@ -637,7 +665,20 @@ def silence_boilerplate(
     min_docs: int,
     arrays: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> int:
-    """Zero the vectors of boilerplate sentences; return how many. ``arrays``: :func:`_one_array`'s
+    """Zero the vectors of the :func:`boilerplate` sentences; return how many."""
+    found = boilerplate(tellings, doc_vectors, min_docs, arrays)
+    for t, lines in zip(tellings, found, strict=True):
+        t.vectors[lines] = 0.0
+    return sum(len(lines) for lines in found)
+
+
+def boilerplate(
+    tellings: list[Telling],
+    doc_vectors: np.ndarray,
+    min_docs: int,
+    arrays: tuple[np.ndarray, np.ndarray] | None = None,
+) -> list[np.ndarray]:
+    """Each telling's boilerplate sentences (their numbers). ``arrays``: :func:`_one_array`'s
     vectors and starts, when the tellings' vectors are views of them.
 
     Chat-model stories open and close with the same lines ("Sure! Here is a story based on the
@@ -651,7 +692,7 @@ def silence_boilerplate(
     are evidence and stay. Where every document is on one subject the two cannot be told apart.
     """
     if min_docs < 2 or not tellings:
-        return 0
+        return [np.zeros(0, dtype=np.int64) for _ in tellings]
     edge = [
         np.unique(
             np.r_[
@@ -690,11 +731,11 @@ def silence_boilerplate(
         among = (sims.sum() - np.trace(sims)) / (len(docs) * (len(docs) - 1))
         overall = float((doc_vectors[docs] @ centre).mean())
         silenced[r] = among - overall < BOILERPLATE_LIFT
-    at = 0
-    for t, e in zip(tellings, edge, strict=True):
-        t.vectors[e[silenced[at : at + len(e)]]] = 0.0
+    out, at = [], 0
+    for e in edge:
+        out.append(e[silenced[at : at + len(e)]])
         at += len(e)
-    return int(silenced.sum())
+    return out
 
 
 @dataclass
@@ -1047,54 +1088,65 @@ class RetoldIndex(LevelIndex):
             tellings += _unpacked(found)
         _VERIFIERS.clear()  # this process keeps no model past the decision
         doc_vectors = self.vectors_of(docs)
-        # the sentences of a pair that is one text told again nearly word for word stay whole for
-        # that pair: at scale every sentence of a mosaic recurs elsewhere and would be silenced
-        whole = np.flatnonzero(cosine >= WHOLE_COSINE)
-        in_whole = set(keep_side[whole].tolist()) | set(other[whole].tolist())
-        unsilenced = {
-            d: Telling(t.sentences, t.names, t.vectors.copy(), t.words)
-            for d, t in zip(docs.tolist(), tellings, strict=True)
-            if d in in_whole
-        }
         flat, words, starts = _one_array(tellings)
-        stats.boilerplate_sentences += silence_boilerplate(
-            tellings, doc_vectors, self.options.boilerplate_docs, (flat, starts)
-        )
+        silent = boilerplate(tellings, doc_vectors, self.options.boilerplate_docs, (flat, starts))
+        silent_rows = np.concatenate([starts[k] + lines for k, lines in enumerate(silent)]).astype(np.int64)
+        stock_lines = flat[silent_rows].copy()
+        flat[silent_rows] = 0.0
+        stats.boilerplate_sentences += len(silent_rows)
         stats.long_documents += sum(t.cut for t in tellings)
         mine = dict(zip(docs.tolist(), tellings, strict=True))
         threshold = gain_threshold(self.options)
-        gains = np.full(len(keep_side), -np.inf)
-        blocks = range(0, len(keep_side), _PAIR_BLOCK)
-        for lo in progress(blocks, f"{label}: pairs ({_PAIR_BLOCK} a step)", len(blocks)):
-            hi = lo + _PAIR_BLOCK
-            left_at, right_at = np.searchsorted(docs, keep_side[lo:hi]), np.searchsorted(docs, other[lo:hi])
-            gains[lo:hi] = _gains(
-                flat,
-                words,
-                starts,
-                left_at,
-                right_at,
-                pair_seed(keep_side[lo:hi], other[lo:hi], n).astype(np.int64),
-                float(verifier.margin),
-                float(FULL_SENTENCE_WORDS),
-                float(MIN_ANCHOR),
-                MIN_ALIGNED,
-                float(threshold),
-                SHUFFLES,
-            )
-        ok_left, ok_right, found = [], [], {}
-        again = whole[gains[whole] < threshold]  # near-verbatim pairs that failed with silenced lines
-        for p in sorted(np.flatnonzero(gains >= threshold).tolist() + again.tolist()):
-            a, b = int(keep_side[p]), int(other[p])
-            match = verifier.verify(
-                mine[a], mine[b], seed=pair_seed(a, b, n), threshold=threshold, names=False
-            )
-            if match is None and a in unsilenced and b in unsilenced:
-                match = verifier.verify(
-                    unsilenced[a], unsilenced[b], seed=pair_seed(a, b, n), threshold=threshold, names=False
+
+        def scored(at: np.ndarray, message: str, min_score: float = -np.inf) -> np.ndarray:
+            """The order gains of the candidate pairs ``at`` (-inf: failed a gate), on both cores."""
+            out = np.full(len(at), -np.inf)
+            blocks = range(0, len(at), _PAIR_BLOCK)
+            for lo in progress(blocks, f"{label}: {message} ({_PAIR_BLOCK} a step)", len(blocks)):
+                p = at[lo : lo + _PAIR_BLOCK]
+                out[lo : lo + len(p)] = _gains(
+                    flat,
+                    words,
+                    starts,
+                    np.searchsorted(docs, keep_side[p]),
+                    np.searchsorted(docs, other[p]),
+                    pair_seed(keep_side[p], other[p], n).astype(np.int64),
+                    float(verifier.margin),
+                    float(FULL_SENTENCE_WORDS),
+                    float(MIN_ANCHOR),
+                    MIN_ALIGNED,
+                    float(threshold),
+                    SHUFFLES,
+                    min_score,
                 )
-                if match is not None and match[0].aligned < WHOLE_ALIGNED:
-                    match = None  # only a text told again nearly whole keeps its stock lines
+            return out
+
+        gains = scored(np.arange(len(keep_side)), "pairs")
+        # a pair that is one text told again nearly word for word (whole-text cosine >= WHOLE_COSINE)
+        # and failed with its boilerplate silenced is scored again with its stock lines, and must then
+        # tell most of itself again (aligned >= WHOLE_ALIGNED): at scale every sentence of a mosaic
+        # recurs elsewhere and would be silenced
+        again = np.flatnonzero((cosine >= WHOLE_COSINE) & (gains < threshold))
+        whole_told: dict[int, Telling] = {}
+        if len(again) and len(silent_rows):
+            flat[silent_rows] = stock_lines
+            gains[again] = scored(again, "near-verbatim pairs", min_score=WHOLE_ALIGNED)
+            told_whole = again[gains[again] >= threshold]
+            for d in np.union1d(keep_side[told_whole], other[told_whole]).tolist():
+                t = mine[d]
+                whole_told[d] = Telling(t.sentences, t.names, t.vectors.copy(), t.words)
+            flat[silent_rows] = 0.0
+        else:
+            again = again[:0]
+        ok_left, ok_right, found = [], [], {}
+        scored_again = set(again.tolist())
+        for p in np.flatnonzero(gains >= threshold).tolist():
+            a, b = int(keep_side[p]), int(other[p])
+            told_again = p in scored_again
+            x, y = (whole_told[a], whole_told[b]) if told_again else (mine[a], mine[b])
+            match = verifier.verify(
+                x, y, seed=pair_seed(a, b, n), threshold=threshold, names=False, gain=float(gains[p])
+            )
             if match is not None:
                 ok_left.append(a)
                 ok_right.append(b)
