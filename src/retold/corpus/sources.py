@@ -9,6 +9,7 @@ from __future__ import annotations
 import bz2
 import io
 import os
+import stat
 import sys
 import zlib
 from collections.abc import Iterator
@@ -126,7 +127,7 @@ def expand_inputs(inputs: list[str], fmt: str | None = None, exclude: Path | Non
             errors: list[tuple[str, str]] = []
             found = sorted(_walk(path, exclude, errors))
             for where, why in errors:
-                sources.append(Source(where, None, "error", where, error=f"cannot read folder: {why}"))
+                sources.append(Source(where, None, "error", where, error=why))
             for f in found:
                 if f.resolve() in seen:
                     continue
@@ -178,7 +179,7 @@ def _walk(root: Path, exclude: Path | None, errors: list[tuple[str, str]]) -> It
     excluded = exclude.resolve() if exclude is not None else None
 
     def onerror(exc: OSError) -> None:
-        errors.append((str(exc.filename), exc.strerror or str(exc)))
+        errors.append((str(exc.filename), f"cannot read folder: {exc.strerror or exc}"))
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=onerror):
         here = Path(dirpath)
@@ -194,7 +195,36 @@ def _walk(root: Path, exclude: Path | None, errors: list[tuple[str, str]]) -> It
             if suffixes and suffixes[-1] in _COMPRESSION_EXT:
                 suffixes.pop()
             if suffixes and suffixes[-1] in _FOLDER_EXT:
-                yield p
+                why = _unreadable(p)
+                if why is None:
+                    yield p
+                else:
+                    errors.append((str(p), why))
+
+
+_KINDS = {
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFDIR: "a folder",
+}
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why a file found in a folder will not be read, or None. Only a regular file is ever opened:
+    a FIFO named ``*.txt`` would block the run forever, a device would never end."""
+    try:
+        mode = os.stat(path).st_mode  # through a symbolic link
+    except OSError as exc:
+        if path.is_symlink():
+            return f"cannot read file: dangling symbolic link (to {os.readlink(path)})"
+        return f"cannot read file: {exc.strerror or exc}"
+    if not stat.S_ISREG(mode):
+        return f"not a regular file ({_KINDS.get(stat.S_IFMT(mode), 'a special file')}): not read"
+    if not os.access(path, os.R_OK):
+        return "cannot read file: permission denied"
+    return None
 
 
 class _Decompressed(io.RawIOBase):

@@ -44,11 +44,18 @@ _PICKLE_PROTOCOL = 5
 
 def fingerprint(sources: list[Source], options: dict[str, Any], mode: str) -> str | None:
     """A digest of what determines the run's outputs; None when an input is stdin (not re-readable)."""
-    inputs = []
+    inputs: list[list[Any]] = []
     for source in sources:
+        if source.error is not None:  # an unreadable unit: quarantined with its reason
+            inputs.append([source.name, source.error])
+            continue
         if source.path is None:
             return None
-        st = source.path.stat()
+        try:
+            st = source.path.stat()
+        except OSError as exc:  # gone since the inputs were listed: the reader quarantines it
+            inputs.append([str(source.path), exc.strerror or str(exc)])
+            continue
         inputs.append([str(source.path.resolve()), st.st_size, st.st_mtime_ns])
     data = {"version": __version__, "mode": mode, "options": options, "inputs": inputs}
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
