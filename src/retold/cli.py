@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -89,9 +90,19 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise click.UsageError(str(exc)) from None
         except RetoldError as exc:
             raise click.ClickException(str(exc)) from None
-        except KeyboardInterrupt:
-            click.echo("Interrupted; outputs of this run were not written.", err=True)
-            sys.exit(130)
+        except KeyboardInterrupt as exc:
+            terminated = isinstance(exc, Terminated)
+            how = "SIGTERM" if terminated else "SIGINT (Ctrl-C)"
+            consumed = getattr(exc, "resume_from", None)
+            if consumed is None:
+                then = "nothing was checkpointed yet: rerunning the same command starts it again"
+            else:
+                then = (
+                    f"rerun the same command to resume from its last checkpoint ({consumed:,} input "
+                    "units read); add --restart to start afresh"
+                )
+            click.echo(f"Stopped by {how}; this run's outputs were not written; {then}.", err=True)
+            sys.exit(143 if terminated else 130)
         except (click.ClickException, click.exceptions.Exit, SystemExit):
             raise
         except OSError as exc:
@@ -251,5 +262,19 @@ def demo(out: str, stories: int, seed: int, quiet: bool) -> None:
     click.echo(f"Report: {result.scan.report_path or result.scan.summary_path}")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler stopping the job), raised where the run is, as Ctrl-C is: the run
+    stops, its workers are ended, and its last checkpoint stays for the rerun."""
+
+
+def _stop(signum: int, frame: Any) -> None:
+    # a second signal stops at once: the defaults are back before the first is acted on
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     cli(prog_name="retold")

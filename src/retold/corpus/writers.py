@@ -6,6 +6,7 @@ or the complete new one.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import decimal
 import json
@@ -116,7 +117,8 @@ class AtomicWriter:
         os.replace(self.tmp, self.path)
 
     def abort(self) -> None:
-        self._fh.close()
+        with contextlib.suppress(OSError):  # on a full disk, flushing fails: the file goes anyway
+            self._fh.close()
         self.tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> AtomicWriter:
@@ -147,12 +149,12 @@ def write_json_atomic(path: Path, obj: Any) -> None:
         w.write_line(pretty_json(obj))
 
 
-def staged_files(contents: dict[Path, str]) -> list[AtomicWriter]:
+def staged_files(contents: dict[Path, str], tmp_dir: Path | None = None) -> list[AtomicWriter]:
     """Each text written whole to its file's temporary name; the caller commits them (or aborts)."""
     writers: list[AtomicWriter] = []
     try:
         for path, text in contents.items():
-            writers.append(AtomicWriter(path))
+            writers.append(AtomicWriter(path, tmp=None if tmp_dir is None else tmp_dir / f"{path.name}.part"))
             writers[-1].write_line(text)
             writers[-1].finish()
     except BaseException:

@@ -17,9 +17,12 @@ size beyond one document at a time.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import itertools
 import math
 import shutil
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -39,7 +42,7 @@ from retold.dedup import registry, saved
 from retold.dedup.clusters import REASONS, Decisions, KeepPolicy
 from retold.dedup.level import DecideContext, LevelIndex
 from retold.dedup.saved import Prefix, open_index, save_index, swap_in
-from retold.engine import state
+from retold.engine import lock, state
 from retold.engine.outputs import Names, write_outputs
 from retold.engine.parallel import Workers, auto_workers, make_stages
 from retold.errors import BadOption, OutputNotWritable
@@ -145,12 +148,39 @@ def run_scan(inputs: list[str], out: Path, config: ScanConfig, verb: str, run: R
     checkpoint leaves nothing behind.
     """
     out = Path(out)
-    what = VERBS[verb]
     t0 = time.perf_counter()
     sources = expand_inputs(inputs, config.format, exclude=out)
     for folder in run.against:
         if Path(folder).resolve() == out.resolve():
             raise BadOption(f"--out {out} is also an --against folder; write the new run to another folder")
+    with lock.held_all(out, [Path(f) for f in run.against]):
+        try:
+            return _run_locked(sources, out, config, verb, run, t0)
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+            raise OutputNotWritable(_no_space(out, sources)) from None
+
+
+def _no_space(out: Path, sources: list[Source]) -> str:
+    """What to say when the disk of ``out`` is full: how much the run needs there, and the next step."""
+    size = 0
+    for source in sources:
+        with contextlib.suppress(OSError, TypeError):
+            size += source.path.stat().st_size  # type: ignore[union-attr]
+    free = shutil.disk_usage(out).free
+    return (
+        f"no space left on the device of --out {out} ({free / 1e6:,.0f} MB free); the run needs about "
+        f"{2 * size / 1e6:,.0f} MB there while it works (twice its inputs' size; more if they are "
+        "compressed). Free some space and rerun the same command: it goes on from its last checkpoint"
+    )
+
+
+def _run_locked(
+    sources: list[Source], out: Path, config: ScanConfig, verb: str, run: RunOptions, t0: float
+) -> ScanResult:
+    """:func:`run_scan` while this run holds ``out`` (and its ``--against`` folders)."""
+    what = VERBS[verb]
     options = config.to_json()
     if run.against:  # the indexes scanned against decide the outputs too
         options = {**options, "against": [saved.fingerprint(f) for f in run.against]}
@@ -171,11 +201,14 @@ def run_scan(inputs: list[str], out: Path, config: ScanConfig, verb: str, run: R
         staged, kept_at = write(p, decisions, out, what, run.quiet)
         result, summary = summarise(p, own, clusters, figures, config, verb, run, fingerprint, t0)
         commit(p, own, kept_at, staged, report, summary, out, config, what, run)
-    except BaseException:
+    except BaseException as exc:
         if p is not None:
             p.close_pool(failed=True)
         if not (out / WORK_DIR / state.CHECKPOINT).exists():
             shutil.rmtree(out / WORK_DIR, ignore_errors=True)
+        elif isinstance(exc, KeyboardInterrupt):  # stopped: say how far a rerun starts from
+            checkpoint = state.load(out / WORK_DIR)
+            exc.resume_from = None if checkpoint is None else checkpoint["consumed"]  # type: ignore[attr-defined]
         raise
     return result
 
@@ -239,6 +272,12 @@ def read_pass(
         for _ in itertools.islice(items, resume["consumed"]):
             pass
         counts.clear()
+        print(
+            f"retold: resuming the run stopped part way in {out}: {resume['consumed']:,} input units "
+            "were read before its last checkpoint; going on from there",
+            file=sys.stderr,
+            flush=True,
+        )
     levels = [registry.level(name) for name in config.levels] if what.detects else []
     stages = make_stages(config, what.detects)
     level_stages = stages[len(stages) - len(levels) :]
@@ -443,7 +482,7 @@ def write(
             p.quarantine.abort()
             return [], np.zeros(0, dtype=np.int64)
         written, kept_at = write_outputs(
-            out, p.spool.path, Names(p.spool.ids, p.prefix), decisions, what.decides, quiet
+            out, p.spool.path, Names(p.spool.ids, p.prefix), decisions, what.decides, quiet, p.work
         )
     except BaseException:
         p.quarantine.abort()
@@ -560,7 +599,12 @@ def commit(
             "quarantined",
         ):
             report[key] = summary[key]
-        staged.extend(report_writers(out, report))
+        try:
+            staged.extend(report_writers(out, report, p.work))
+        except BaseException:
+            for w in staged:
+                w.abort()
+            raise
     index_dir: Path | None = None
     if what.decides and run.save_index:
         t0 = time.perf_counter()
@@ -578,7 +622,7 @@ def commit(
         )
         summary["timings"]["index"] = round(time.perf_counter() - t0, 3)
     if what.curates:
-        summary_w = AtomicWriter(out / "summary.json")
+        summary_w = AtomicWriter(out / "summary.json", tmp=p.work / "summary.json.part")
         summary_w.write_line(pretty_json(summary))
         staged.append(summary_w)
     try:

@@ -120,19 +120,30 @@ def pair_rows(d: Decisions, names: Names) -> Iterator[dict[str, Any]]:
 
 
 def write_outputs(
-    out: Path, spool: Path, names: Names, d: Decisions, decided: bool, quiet: bool
+    out: Path,
+    spool: Path,
+    names: Names,
+    d: Decisions,
+    decided: bool,
+    quiet: bool,
+    tmp_dir: Path | None = None,
 ) -> tuple[list[AtomicWriter], np.ndarray]:
     """Write kept.jsonl (and, when ``decided``, dropped.jsonl, clusters.jsonl and pairs.jsonl) to temporary
     files; the caller puts them in place. Returns the writers and each document's byte offset in
     kept.jsonl (-1: not kept), for the saved index.
 
-    Documents ``prefix.size``… are this run's, the spool's lines in order."""
+    Documents ``prefix.size``… are this run's, the spool's lines in order. ``tmp_dir``: where the
+    files are written until put in place (the run's work folder: a failed run leaves nothing else)."""
+
+    def writer(name: str) -> AtomicWriter:
+        return AtomicWriter(out / name, tmp=None if tmp_dir is None else tmp_dir / f"{name}.part")
+
     base = names.prefix.size
     kept_at = np.full(len(names.ids), -1, dtype=np.int64)
-    kept_w = AtomicWriter(out / "kept.jsonl")
-    dropped_w = AtomicWriter(out / "dropped.jsonl") if decided else None
-    clusters_w = AtomicWriter(out / "clusters.jsonl") if decided else None
-    pairs_w = AtomicWriter(out / "pairs.jsonl") if decided else None
+    kept_w = writer("kept.jsonl")
+    dropped_w = writer("dropped.jsonl") if decided else None
+    clusters_w = writer("clusters.jsonl") if decided else None
+    pairs_w = writer("pairs.jsonl") if decided else None
     writers = [w for w in (kept_w, dropped_w, clusters_w, pairs_w) if w is not None]
     try:
         lines = progress(read_spool(spool), "write", quiet, total=len(names.ids))

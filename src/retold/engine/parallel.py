@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import multiprocessing
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -56,6 +57,10 @@ def _init(config: ScanConfig, detects: bool, extra_levels: list[Any]) -> None:
     ones (a plugin's, a test's), registered here too."""
     global _STAGES
     from retold.dedup import registry
+
+    # Ctrl-C reaches every process of the terminal's group: the parent alone stops the run (it ends
+    # the workers), so a worker neither prints a traceback nor dies half-way through a batch
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     for level in extra_levels:
         registry.register(level)

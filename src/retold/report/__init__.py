@@ -100,9 +100,11 @@ def audit_report(
     }
 
 
-def report_writers(out: Path, report: dict[str, Any]) -> list[AtomicWriter]:
-    """report.json and report.html written to temporary files; the caller commits them."""
-    return staged_files({out / "report.json": pretty_json(report), out / "report.html": render(report)})
+def report_writers(out: Path, report: dict[str, Any], tmp_dir: Path | None = None) -> list[AtomicWriter]:
+    """report.json and report.html written to temporary files (in ``tmp_dir``, if given); the
+    caller commits them."""
+    pages = {out / "report.json": pretty_json(report), out / "report.html": render(report)}
+    return staged_files(pages, tmp_dir)
 
 
 __all__ = ["audit_report", "render", "report_writers"]
