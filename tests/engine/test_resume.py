@@ -77,9 +77,15 @@ def test_kill_9_at_random_points_then_resume_gives_identical_outputs(tmp_path: P
         campaigns += 1
         assert campaigns <= 8, f"only {kills} kills landed in 8 campaigns"
         out = tmp_path / f"run{campaigns}"
-        for _attempt in range(30):
+        for attempt in range(13):
             proc = run(src, out, env)
-            time.sleep(rng.uniform(0.2, wall))
+            # the reference's wall bounds the kill moments; under load a rerun can take longer than
+            # that (the decision is not checkpointed), so the last attempt is left to finish: a
+            # campaign then always ends, and a rerun that hangs fails on its time-out, not here
+            if attempt == 12:
+                proc.wait(timeout=300)
+            else:
+                time.sleep(rng.uniform(0.2, wall))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait()
