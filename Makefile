@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install -q --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test lint readme bench bench-repair bench-throughput bench-minhash bench-clough bench-near-scale bench-retold bench-audit bench-scale bench-scaleout clean
+.PHONY: demo test lint readme bench bench-repair bench-throughput bench-minhash bench-clough bench-near-scale bench-retold bench-audit bench-scale bench-scaleout bench-soak clean
 
 $(BIN)/retold: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ bench-scale: $(VENV)/.bench
 # local vs Ray engine on the 100k corpus, and incremental vs full rescan: about 6 minutes
 bench-scaleout: $(VENV)/.bench
 	$(BIN)/python benchmarks/bench_scaleout.py --size 100000 --runs 3
+
+# 50 scans stopped by kill -9, SIGTERM, SIGINT, a full disk (root) or a second starter, each rerun and
+# compared with a clean run: about 25 minutes on 2 cores
+bench-soak: $(BIN)/retold
+	$(BIN)/python benchmarks/soak_accidents.py --rounds 50 --documents 20000
 
 bench-audit: $(VENV)/.bench
 	$(BIN)/python benchmarks/bench_audit.py

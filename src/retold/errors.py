@@ -14,6 +14,10 @@ class InputNotFound(RetoldError):
     """An input path does not exist."""
 
 
+class InputChanged(RetoldError):
+    """An input file changed (appended, truncated, replaced) while the run read it."""
+
+
 class UnknownFormat(RetoldError):
     """retold cannot tell what format an input is in."""
 

@@ -193,3 +193,45 @@ def test_a_full_disk_keeps_the_last_outputs_leaves_no_temporaries_and_the_rerun_
     retold.scan(big, out=clean, levels="exact,near", quiet=True)
     assert digest(out) == digest(clean)
     assert not (out / ".retold-work").exists()
+
+
+@pytest.mark.parametrize("change", ["append", "truncate", "replace"])
+def test_an_input_changed_while_it_is_read_is_said_and_never_mixed_in(tmp_path: Path, change: str) -> None:
+    from retold.corpus.readers import ReadOptions, read_inputs
+    from retold.corpus.sources import expand_inputs
+    from retold.errors import InputChanged
+
+    src = corpus(tmp_path / "c.jsonl", documents=200)
+    items = read_inputs(expand_inputs([str(src)]), ReadOptions("text", None, 1 << 24))
+    next(items)  # the file is open and being read
+    if change == "append":
+        with open(src, "a", encoding="utf-8") as fh:
+            fh.write('{"id": "late", "text": "written while the run read the file"}\n')
+    elif change == "truncate":
+        os.truncate(src, src.stat().st_size // 2)
+    else:
+        replacement = tmp_path / "new.jsonl"
+        replacement.write_text('{"id": "new", "text": "another file"}\n', encoding="utf-8")
+        os.replace(replacement, src)
+    with pytest.raises(InputChanged, match=r"changed while it was read \((appended|truncated|replaced)"):
+        list(items)
+
+
+def test_a_scan_whose_input_changes_fails_with_a_message_and_writes_no_outputs(tmp_path: Path) -> None:
+    src = corpus(tmp_path / "c.jsonl", documents=20000)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        scan_command(src, out, "--levels", "exact"), env=ENV, stderr=subprocess.PIPE, text=True
+    )
+    checkpoint = out / ".retold-work" / "checkpoint.pkl"
+    deadline = time.monotonic() + 120
+    while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with open(src, "a", encoding="utf-8") as fh:
+        fh.write('{"id": "late", "text": "written while the run read the file"}\n')
+    _, err = proc.communicate(timeout=180)
+    if proc.returncode == 0:  # it had read the whole file already: nothing was mixed in
+        assert "late" not in (out / "kept.jsonl").read_text()
+        pytest.skip("the run had finished reading before the file changed")
+    assert proc.returncode == 1 and "changed while it was read (appended to" in err, err
+    assert not (out / "kept.jsonl").exists()

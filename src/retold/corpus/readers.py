@@ -15,12 +15,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import stat
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from retold.corpus.sources import STREAM_ERRORS, Source, open_binary, sniff_stdin_format
+from retold.errors import InputChanged
 from retold.records import Quarantined, Record, clip_raw
 
 Item = Record | Quarantined
@@ -408,6 +412,7 @@ def read_source(source: Source, opts: ReadOptions) -> Iterator[Item]:
     if source.error is not None:
         yield Quarantined(source.name, None, source.error)
         return
+    before = _snapshot(source.path)
     try:
         stream = open_binary(source.path)
     except OSError as exc:
@@ -425,6 +430,36 @@ def read_source(source: Source, opts: ReadOptions) -> Iterator[Item]:
             yield from read_parquet(stream, source, opts)
         else:
             yield from read_text(stream, source, opts)
+    after = _snapshot(source.path)
+    if before is not None and after != before:
+        raise InputChanged(
+            f"input {source.name} changed while it was read ({_change(before, after)}): its records "
+            "would mix two versions of the file. Rerun once it no longer changes (with --restart if "
+            "this run left a checkpoint: that checkpoint read the old file)"
+        )
+
+
+def _snapshot(path: Path | None) -> tuple[int, int, int] | None:
+    """(inode, size, modification time) of a regular file; None for stdin, a pipe or a missing file."""
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else None
+
+
+def _change(before: tuple[int, int, int], after: tuple[int, int, int] | None) -> str:
+    if after is None:
+        return "removed"
+    if after[0] != before[0]:
+        return "replaced by another file"
+    if after[1] > before[1]:
+        return f"appended to: {before[1]:,} → {after[1]:,} bytes"
+    if after[1] < before[1]:
+        return f"truncated: {before[1]:,} → {after[1]:,} bytes"
+    return "rewritten in place"
 
 
 def read_inputs(
