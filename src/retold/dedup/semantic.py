@@ -39,11 +39,12 @@ between the tellings (``Marco → Arseniy``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from array import array
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -382,6 +383,17 @@ def _gains(
             min_score,
         )
     return out
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """BLAS on one thread while numba's OpenMP threads call it (:func:`_gains`' products): OpenBLAS
+    started from inside an OpenMP loop with threads of its own warns that it may hang, and did
+    print that 72 times in the process that had just distilled the static model with torch."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 def pair_seed(a: Any, b: Any, n: int) -> Any:
@@ -1104,21 +1116,22 @@ class RetoldIndex(LevelIndex):
             blocks = range(0, len(at), _PAIR_BLOCK)
             for lo in progress(blocks, f"{label}: {message} ({_PAIR_BLOCK} a step)", len(blocks)):
                 p = at[lo : lo + _PAIR_BLOCK]
-                out[lo : lo + len(p)] = _gains(
-                    flat,
-                    words,
-                    starts,
-                    np.searchsorted(docs, keep_side[p]),
-                    np.searchsorted(docs, other[p]),
-                    pair_seed(keep_side[p], other[p], n).astype(np.int64),
-                    float(verifier.margin),
-                    float(FULL_SENTENCE_WORDS),
-                    float(MIN_ANCHOR),
-                    MIN_ALIGNED,
-                    float(threshold),
-                    SHUFFLES,
-                    min_score,
-                )
+                with _one_blas_thread():
+                    out[lo : lo + len(p)] = _gains(
+                        flat,
+                        words,
+                        starts,
+                        np.searchsorted(docs, keep_side[p]),
+                        np.searchsorted(docs, other[p]),
+                        pair_seed(keep_side[p], other[p], n).astype(np.int64),
+                        float(verifier.margin),
+                        float(FULL_SENTENCE_WORDS),
+                        float(MIN_ANCHOR),
+                        MIN_ALIGNED,
+                        float(threshold),
+                        SHUFFLES,
+                        min_score,
+                    )
             return out
 
         gains = scored(np.arange(len(keep_side)), "pairs")
