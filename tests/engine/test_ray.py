@@ -10,6 +10,7 @@ for the run, and stops it afterwards; the scans run as ``retold`` subprocesses w
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -154,3 +155,40 @@ def test_a_killed_ray_run_resumes_under_the_local_engine(cluster: LoopbackCluste
     assert resumed["engine"] == "local"
     for name in OUTPUTS:
         assert (tmp_path / "ref" / name).read_bytes() == (out / name).read_bytes(), name
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_stop_signal_under_ray_stops_cleanly_and_the_rerun_resumes(
+    cluster: LoopbackCluster, tmp_path: Path, signum: int, code: int
+) -> None:
+    from retold.demo.generator import generate_corpus
+
+    records, _ = generate_corpus(1500, seed=5)
+    corpus = tmp_path / "big.jsonl"
+    corpus.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    env = {**cluster.env, "RETOLD_CHECKPOINT_EVERY": "200"}
+    out = tmp_path / "o"
+    command = [
+        *RETOLD,
+        "scan",
+        str(corpus),
+        "--out",
+        str(out),
+        "-q",
+        "--engine",
+        "ray",
+        "--address",
+        cluster.address,
+    ]
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    checkpoint = out / ".retold-work" / "checkpoint.pkl"
+    deadline = time.monotonic() + 180
+    while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before its first checkpoint"
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err[-3000:]
+    assert "Traceback" not in err and "rerun the same command to resume" in err, err[-3000:]
+    resumed = _scan(corpus, out, "--engine", "ray", "--address", cluster.address, env=env)
+    assert resumed["documents_in"] >= 1500

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import socket
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -68,6 +70,25 @@ def _ray() -> Any:
     return ray
 
 
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def _python_handlers() -> dict[int, Any]:
+    """This process's Python handlers of the stop signals (the CLI's, which stop a run cleanly)."""
+    return {sig: signal.getsignal(sig) for sig in _STOP_SIGNALS}
+
+
+def _reinstall(handlers: dict[int, Any]) -> None:
+    """Ray's core worker puts its own SIGTERM handler in place (it dumps a stack and dies with the
+    signal, exit -15): the run's handlers go back, so a stop signal under Ray stops the run as it
+    does locally (exit 143, the resume message)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig, handler in handlers.items():
+        if callable(handler) or handler in (signal.SIG_IGN, signal.SIG_DFL):
+            signal.signal(sig, handler)
+
+
 def _reachable(address: str, timeout: float = 5.0) -> None:
     """Fail fast on a HOST:PORT nobody listens on: ``ray.init`` retries such an address for minutes."""
     host, sep, port = address.rpartition(":")
@@ -104,8 +125,10 @@ class RayWorkers:
                     kwargs["num_cpus"] = workers
             if address is not None:
                 _reachable(address)
+            handlers = _python_handlers()
             try:
                 ray.init(address=address, **kwargs)
+                _reinstall(handlers)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise EngineNotAvailable(
                     f"cannot connect to the Ray cluster at {address or os.environ.get('RAY_ADDRESS')}: "
