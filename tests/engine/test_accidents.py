@@ -111,29 +111,46 @@ def test_two_runs_started_together_one_finishes_one_is_refused(tmp_path: Path) -
     assert digest(out) == digest(clean)
 
 
-def _signal_after_checkpoint(command: list[str], out: Path, signum: int) -> subprocess.CompletedProcess[str]:
-    """Run ``command``, send ``signum`` once its first checkpoint is on disk; its exit and stderr."""
-    proc = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+def _signal_after_checkpoint(
+    command: list[str], out: Path, signum: int, group: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run ``command``, send ``signum`` once its first checkpoint is on disk (to its whole process
+    group, workers included, as a terminal's Ctrl-C does, when ``group``); its exit and stderr."""
+    proc = subprocess.Popen(
+        command,
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=group,
+    )
     checkpoint = out / ".retold-work" / "checkpoint.pkl"
     deadline = time.monotonic() + 180
     while not checkpoint.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     assert proc.poll() is None, "the run ended before its first checkpoint"
     sent = time.monotonic()
-    proc.send_signal(signum)
+    if group:
+        os.killpg(proc.pid, signum)
+    else:
+        proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     assert time.monotonic() - sent < 30, "the run took too long to stop"
     return subprocess.CompletedProcess(command, proc.returncode, "", err)
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize(
+    ("signum", "code", "group"),
+    [(signal.SIGTERM, 143, False), (signal.SIGINT, 130, False), (signal.SIGINT, 130, True)],
+    ids=["sigterm", "sigint", "ctrl-c-to-the-group"],
+)
 def test_a_stop_signal_with_workers_stops_cleanly_and_the_rerun_resumes(
-    tmp_path: Path, signum: int, code: int
+    tmp_path: Path, signum: int, code: int, group: bool
 ) -> None:
     src = corpus(tmp_path / "c.jsonl", documents=6000)
     out = tmp_path / "out"
     command = scan_command(src, out, "--workers", "2", "--levels", "exact,near")
-    stopped = _signal_after_checkpoint(command, out, signum)
+    stopped = _signal_after_checkpoint(command, out, signum, group)
     assert stopped.returncode == code, stopped.stderr
     assert "Traceback" not in stopped.stderr, stopped.stderr
     assert "rerun the same command to resume from its last checkpoint" in stopped.stderr, stopped.stderr
