@@ -252,3 +252,32 @@ def test_a_scan_whose_input_changes_fails_with_a_message_and_writes_no_outputs(t
         pytest.skip("the run had finished reading before the file changed")
     assert proc.returncode == 1 and "changed while it was read (appended to" in err, err
     assert not (out / "kept.jsonl").exists()
+
+
+@pytest.mark.parametrize("phase", ["write_outputs", "report_writers"])
+def test_a_stop_while_the_outputs_are_written_leaves_a_resumable_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, phase: str
+) -> None:
+    """A stop signal raised while kept.jsonl or the report is being written (after the last
+    checkpoint) must leave the parts that checkpoint points at: the rerun resumes from them."""
+    import retold.engine.local as local
+    import retold.report as report
+
+    src = corpus(tmp_path / "c.jsonl", documents=600)
+    out = tmp_path / "out"
+    monkeypatch.setenv("RETOLD_CHECKPOINT_EVERY", "200")
+    target = local if phase == "write_outputs" else report
+    real = getattr(target, phase)
+
+    def stopped(*args: object, **kwargs: object) -> object:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(target, phase, stopped)
+    with pytest.raises(KeyboardInterrupt):
+        retold.scan(src, out=out, levels="exact,near", quiet=True)
+    assert (out / ".retold-work" / "checkpoint.pkl").exists()
+    monkeypatch.setattr(target, phase, real)
+    retold.scan(src, out=out, levels="exact,near", quiet=True)
+    clean = tmp_path / "clean"
+    retold.scan(src, out=clean, levels="exact,near", quiet=True)
+    assert digest(out) == digest(clean)

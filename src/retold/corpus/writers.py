@@ -76,11 +76,15 @@ def reopen_at(path: Path, size: int) -> BinaryIO:
 class AtomicWriter:
     """Write lines to ``path`` atomically: ``with AtomicWriter(p) as w: w.write_line(...)``."""
 
-    def __init__(self, path: Path, tmp: Path | None = None, resume_at: int | None = None) -> None:
+    def __init__(
+        self, path: Path, tmp: Path | None = None, resume_at: int | None = None, resumable: bool = False
+    ) -> None:
         """``tmp``: where the file is written until committed (default: beside ``path``, named for
         this process). ``resume_at``: go on with an existing ``tmp`` cut back to this many bytes
-        (a resumed run; see :mod:`retold.engine.state`)."""
+        (a resumed run; see :mod:`retold.engine.state`). ``resumable``: a checkpoint may point at
+        ``tmp``, so :meth:`abort` closes it and leaves it (its run's work folder goes as a whole)."""
         self.path = path
+        self.resumable = resumable
         self.tmp = tmp if tmp is not None else path.with_name(f".{path.name}.tmp-{os.getpid()}")
         if resume_at is None:
             self._fh: BinaryIO = open(self.tmp, "wb")  # noqa: SIM115 - closed in commit/abort
@@ -119,7 +123,8 @@ class AtomicWriter:
     def abort(self) -> None:
         with contextlib.suppress(OSError):  # on a full disk, flushing fails: the file goes anyway
             self._fh.close()
-        self.tmp.unlink(missing_ok=True)
+        if not self.resumable:
+            self.tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> AtomicWriter:
         return self

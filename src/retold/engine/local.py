@@ -291,7 +291,10 @@ def read_pass(
             for index in indexes.values():
                 index.extend(ix, -math.inf)
     quarantine = AtomicWriter(
-        out / "quarantine.jsonl", tmp=work / "quarantine.part", resume_at=resume and resume["quarantine"]
+        out / "quarantine.jsonl",
+        tmp=work / "quarantine.part",
+        resume_at=resume and resume["quarantine"],
+        resumable=True,  # a stop while the outputs are written must leave what the checkpoint reads
     )
     pool, workers = _pool(config, what, run, sources)
     spool = Spool(work, resume and resume["spool"])
