@@ -59,6 +59,10 @@ def held(folder: Path, exclusive: bool = True) -> Iterator[None]:
                 f"{what} {folder} is in use by {_holder(path)}; wait for it to finish, or choose "
                 "another folder"
             ) from None
+        except OSError:  # a filesystem without locks (some network mounts): the run goes on unheld
+            os.close(fd)
+            yield
+            return
         try:
             same = os.fstat(fd).st_ino == os.stat(path).st_ino
         except FileNotFoundError:
