@@ -93,6 +93,12 @@ class AtomicWriter:
         self.lines = 0
         self.bytes = self._fh.tell()
 
+    @classmethod
+    def beside(cls, path: Path, tmp_dir: Path | None) -> AtomicWriter:
+        """A writer of ``path`` whose temporary file is ``tmp_dir/NAME.part`` (a run's work folder:
+        a failed run leaves nothing beside its outputs), or beside ``path`` when ``tmp_dir`` is None."""
+        return cls(path, tmp=None if tmp_dir is None else tmp_dir / f"{path.name}.part")
+
     def checkpoint(self) -> int:
         """Flush to disk; the size to resume at."""
         self._fh.flush()
@@ -159,7 +165,7 @@ def staged_files(contents: dict[Path, str], tmp_dir: Path | None = None) -> list
     writers: list[AtomicWriter] = []
     try:
         for path, text in contents.items():
-            writers.append(AtomicWriter(path, tmp=None if tmp_dir is None else tmp_dir / f"{path.name}.part"))
+            writers.append(AtomicWriter.beside(path, tmp_dir))
             writers[-1].write_line(text)
             writers[-1].finish()
     except BaseException:

@@ -1114,9 +1114,9 @@ class RetoldIndex(LevelIndex):
             """The order gains of the candidate pairs ``at`` (-inf: failed a gate), on both cores."""
             out = np.full(len(at), -np.inf)
             blocks = range(0, len(at), _PAIR_BLOCK)
-            for lo in progress(blocks, f"{label}: {message} ({_PAIR_BLOCK} a step)", len(blocks)):
-                p = at[lo : lo + _PAIR_BLOCK]
-                with _one_blas_thread():
+            with _one_blas_thread():
+                for lo in progress(blocks, f"{label}: {message} ({_PAIR_BLOCK} a step)", len(blocks)):
+                    p = at[lo : lo + _PAIR_BLOCK]
                     out[lo : lo + len(p)] = _gains(
                         flat,
                         words,

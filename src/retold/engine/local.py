@@ -166,8 +166,9 @@ def _no_space(out: Path, sources: list[Source]) -> str:
     """What to say when the disk of ``out`` is full: how much the run needs there, and the next step."""
     size = 0
     for source in sources:
-        with contextlib.suppress(OSError, TypeError):
-            size += source.path.stat().st_size  # type: ignore[union-attr]
+        if source.path is not None:
+            with contextlib.suppress(OSError):
+                size += source.path.stat().st_size
     free = shutil.disk_usage(out).free
     return (
         f"no space left on the device of --out {out} ({free / 1e6:,.0f} MB free); the run needs about "
@@ -588,9 +589,9 @@ def commit(
 ) -> None:
     """The saved index, then every output renamed into place (summary.json last), then the work
     folder removed."""
-    if report is not None:
-        from retold.report import report_writers
+    from retold.report import report_writers
 
+    if report is not None:
         for key in (
             "retold_version",
             "mode",
@@ -602,33 +603,30 @@ def commit(
             "quarantined",
         ):
             report[key] = summary[key]
-        try:
-            staged.extend(report_writers(out, report, p.work))
-        except BaseException:
-            for w in staged:
-                w.abort()
-            raise
-    index_dir: Path | None = None
-    if what.decides and run.save_index:
-        t0 = time.perf_counter()
-        index_dir = p.work / "index.part"
-        kept_file = next(w for w in staged if w.path.name == "kept.jsonl")
-        save_index(
-            index_dir,
-            p.spool.ids,
-            own.reason,
-            kept_at,
-            kept_file.bytes,
-            config.text_field,
-            p.indexes,
-            p.prefix.size,
-        )
-        summary["timings"]["index"] = round(time.perf_counter() - t0, 3)
-    if what.curates:
-        summary_w = AtomicWriter(out / "summary.json", tmp=p.work / "summary.json.part")
-        summary_w.write_line(pretty_json(summary))
-        staged.append(summary_w)
+    # one clean-up for every staged file, whatever fails: the report, the index, a rename
     try:
+        if report is not None:
+            staged.extend(report_writers(out, report, p.work))
+        index_dir: Path | None = None
+        if what.decides and run.save_index:
+            t0 = time.perf_counter()
+            index_dir = p.work / "index.part"
+            kept_file = next(w for w in staged if w.path.name == "kept.jsonl")
+            save_index(
+                index_dir,
+                p.spool.ids,
+                own.reason,
+                kept_at,
+                kept_file.bytes,
+                config.text_field,
+                p.indexes,
+                p.prefix.size,
+            )
+            summary["timings"]["index"] = round(time.perf_counter() - t0, 3)
+        if what.curates:
+            summary_w = AtomicWriter.beside(out / "summary.json", p.work)
+            summary_w.write_line(pretty_json(summary))
+            staged.append(summary_w)
         for w in staged:  # everything is complete on disk: now put the files in place, summary last
             w.finish()
         # the parts a resumed run would go on from (quarantine.part) are about to move into place:

@@ -135,15 +135,12 @@ def write_outputs(
     Documents ``prefix.size``… are this run's, the spool's lines in order. ``tmp_dir``: where the
     files are written until put in place (the run's work folder: a failed run leaves nothing else)."""
 
-    def writer(name: str) -> AtomicWriter:
-        return AtomicWriter(out / name, tmp=None if tmp_dir is None else tmp_dir / f"{name}.part")
-
     base = names.prefix.size
     kept_at = np.full(len(names.ids), -1, dtype=np.int64)
-    kept_w = writer("kept.jsonl")
-    dropped_w = writer("dropped.jsonl") if decided else None
-    clusters_w = writer("clusters.jsonl") if decided else None
-    pairs_w = writer("pairs.jsonl") if decided else None
+    kept_w = AtomicWriter.beside(out / "kept.jsonl", tmp_dir)
+    dropped_w = AtomicWriter.beside(out / "dropped.jsonl", tmp_dir) if decided else None
+    clusters_w = AtomicWriter.beside(out / "clusters.jsonl", tmp_dir) if decided else None
+    pairs_w = AtomicWriter.beside(out / "pairs.jsonl", tmp_dir) if decided else None
     writers = [w for w in (kept_w, dropped_w, clusters_w, pairs_w) if w is not None]
     try:
         lines = progress(read_spool(spool), "write", quiet, total=len(names.ids))
