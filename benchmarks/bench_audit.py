@@ -39,7 +39,7 @@ def hanna() -> list[dict]:
 def premise(tmp: Path) -> None:
     from sklearn.metrics import adjusted_rand_score
 
-    from retold.audit.premise import PREMISE_DISTANCE, cluster
+    from retold.audit.premise import PREMISE_RESOLUTION, cluster
 
     rows = hanna()
     t = time.perf_counter()
@@ -51,7 +51,7 @@ def premise(tmp: Path) -> None:
     ari = adjusted_rand_score([r["prompt_id"] for r in rows], labels)
     print(
         f"premise: HANNA {len(rows)} stories, 96 prompts: {len(result.clusters)} clusters hold "
-        f"{int((~alone).sum())} stories; ARI vs prompt_id {ari:.3f} (goal >= 0.5; distance {PREMISE_DISTANCE}); {wall:.1f} s"
+        f"{int((~alone).sum())} stories; ARI vs prompt_id {ari:.3f} (goal >= 0.7; resolution {PREMISE_RESOLUTION}; more corpora and sizes: bench_premise.py); {wall:.1f} s"
     )
     for c in result.clusters[:5]:
         print(f"  {c['size']:>3}  {', '.join(c['label'])}")

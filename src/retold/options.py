@@ -212,7 +212,7 @@ GENERAL: tuple[Option, ...] = (
     Option(
         "audit_sample",
         DEFAULT_AUDIT_SAMPLE,
-        "The audit's metrics, premise clusters and phrases use at most this many documents, evenly spread.",
+        "The audit's metrics and phrases use at most this many documents, evenly spread (premise clusters label every document).",
         kind=int,
         group="audit",
         low=1,

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import retold
+from conftest import read_jsonl
 from retold.report.html import CSP, highlighted, render
 
 HOSTILE = [
@@ -62,7 +63,11 @@ def test_report_json_holds_the_numbers_shown(tmp_path: Path) -> None:
 def test_audit_writes_only_the_report(tmp_path: Path) -> None:
     src = hostile_corpus(tmp_path)
     result = retold.audit(src, tmp_path / "audit")
-    assert sorted(p.name for p in (tmp_path / "audit").iterdir()) == ["report.html", "report.json"]
+    assert sorted(p.name for p in (tmp_path / "audit").iterdir()) == [
+        "premises.jsonl",
+        "report.html",
+        "report.json",
+    ]
     assert result.documents_in == 13
     report = json.loads((tmp_path / "audit" / "report.json").read_text(encoding="utf-8"))
     assert report["mode"] == "audit" and report["levels"]["exact"]["duplicates"] == 1
@@ -98,3 +103,19 @@ def test_compare_two_corpora(tmp_path: Path) -> None:
     assert density["auc"] == 1.0 and density["separates"]
     assert any("tapestry of dreams" in p["phrase"] for p in result.phrases_a)
     assert "metric" in result.table()
+
+
+def test_premises_label_every_kept_and_dropped_document(tmp_path: Path) -> None:
+    retold.scan(hostile_corpus(tmp_path), out=tmp_path / "out")
+    out = tmp_path / "out"
+    premises = read_jsonl(out / "premises.jsonl")
+    decided = [r["id"] for name in ("kept.jsonl", "dropped.jsonl") for r in read_jsonl(out / name)]
+    assert sorted(r["id"] for r in premises) == sorted(decided)
+    assert all(r["premise"] is None or isinstance(r["premise"], int) for r in premises)
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    sizes = {c["cluster"]: c["size"] for c in report["audit"]["premise"]["top"]}
+    counted: dict[int, int] = {}
+    for r in premises:
+        if r["premise"] is not None:
+            counted[r["premise"]] = counted.get(r["premise"], 0) + 1
+    assert counted == sizes

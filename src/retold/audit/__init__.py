@@ -65,8 +65,10 @@ def audit_texts(
     embedder: str | None = None,
     documents: int | None = None,
     quiet: bool = True,
+    premises: premise.PremiseClusters | None = None,
 ) -> dict[str, Any]:
-    """The audit of ``texts`` (which may be a sample of ``documents`` documents)."""
+    """The audit of ``texts`` (which may be a sample of ``documents`` documents). ``premises``: the
+    premise clusters when the caller computed them over the whole corpus (else over ``texts``)."""
     from retold.progress import Steps
 
     steps = Steps("audit", 4, quiet)
@@ -89,10 +91,12 @@ def audit_texts(
     timings["embed"] = time.perf_counter() - t
     steps.step("premise clusters")
     t = time.perf_counter()
-    clusters = premise.cluster(texts, ids, lang=lang)
+    clusters = premises if premises is not None else premise.cluster(texts, ids, lang=lang)
     timings["premise"] = time.perf_counter() - t
-    if vectors is None and clusters.vectors is not None and clusters.vectors.shape[1] > 1:
-        vectors, embedding = clusters.vectors, f"TF-IDF + LSA ({embedding})"
+    if vectors is None:
+        lsa = clusters.vectors if clusters.vectors is not None else premise.lsa_vectors(texts, lang)
+        if lsa is not None and lsa.shape[1] > 1:
+            vectors, embedding = lsa, f"TF-IDF + LSA ({embedding})"
     if vectors is not None:
         pairwise = metrics.pairwise_similarity(vectors)
         corpus["mean_pairwise_similarity"] = pairwise["mean"]

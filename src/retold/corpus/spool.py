@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,22 @@ def read_spool(path: Path) -> Iterator[tuple[list[str], str]]:
         for line in fh:
             head, _, data = line.rstrip("\n").partition("\t")
             yield json.loads(head), data
+
+
+def texts_in_blocks(
+    path: Path, keep: Sequence[bool], text_field: str, size: int = 10_000
+) -> Iterator[list[str]]:
+    """The texts of the documents whose ``keep`` is true, in order, ``size`` at a time."""
+    block: list[str] = []
+    with open(path, encoding="utf-8", newline="\n") as fh:
+        for i, line in enumerate(fh):
+            if keep[i]:
+                block.append(json.loads(line.rstrip("\n").partition("\t")[2])[text_field])
+                if len(block) == size:
+                    yield block
+                    block = []
+    if block:
+        yield block
 
 
 def texts_at(path: Path, positions: Iterable[int], text_field: str) -> dict[int, str]:

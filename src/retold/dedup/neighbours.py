@@ -98,8 +98,10 @@ class Neighbours:
         found = self.base if queries is None else queries
         if self._index is None and not isinstance(found, np.ndarray):
             found = found[np.arange(len(found))]
-        elif isinstance(found, np.ndarray):
-            found = np.ascontiguousarray(found, dtype=np.float32)
+        elif isinstance(found, np.ndarray) and self._index is None:
+            found = np.ascontiguousarray(
+                found, dtype=np.float32
+            )  # the inverted file converts a block at a time
         skip = self_query and exclude_self
         k = max(0, min(k, len(self.base) - (1 if skip else 0)))
         if k == 0 or not len(found):
@@ -144,7 +146,7 @@ def _ivf_index(base: np.ndarray | Rows):  # type: ignore[no-untyped-def]
     index.cp.seed = _SEED
     index.cp.niter = 10  # cells good enough to search; 25 rounds cost 19 s at 100k for nothing found
     index.verbose = False
-    index.train(sample)
+    index.train(np.ascontiguousarray(sample, dtype=np.float32))
     for lo in range(0, len(base), _QUERY_BLOCK):
         index.add(np.ascontiguousarray(base[lo : lo + _QUERY_BLOCK], dtype=np.float32))
     index.nprobe = PROBES

@@ -60,8 +60,8 @@ PEEK = 1000  # input units looked at before any work, to check --text-field and 
 class Verb:
     """What a verb does. ``detects``: the duplicate levels run. ``curates``: kept.jsonl,
     quarantine.jsonl and summary.json are written (and a finished run is found, not redone).
-    ``decides``: dropped.jsonl, clusters.jsonl, pairs.jsonl and index/ are written. ``reports``: report.html
-    and report.json are written (unless the config says no report)."""
+    ``decides``: dropped.jsonl, clusters.jsonl, pairs.jsonl and index/ are written. ``reports``: report.html,
+    report.json and premises.jsonl are written (unless the config says no report)."""
 
     name: str
     detects: bool
@@ -72,7 +72,11 @@ class Verb:
     def outputs(self, config: ScanConfig) -> tuple[str, ...]:
         files = ["kept.jsonl", "quarantine.jsonl", "summary.json"] if self.curates else []
         files += ["dropped.jsonl", "clusters.jsonl", "pairs.jsonl"] if self.decides else []
-        files += ["report.json", "report.html"] if self.reports and config.report and self.curates else []
+        files += (
+            ["report.json", "report.html", "premises.jsonl"]
+            if self.reports and config.report and self.curates
+            else []
+        )
         return tuple(files)
 
 

@@ -1,9 +1,11 @@
-"""report.json and report.html: the audit of a scanned corpus, with what the scan found.
+"""report.json, report.html and premises.jsonl: the audit of a scanned corpus, with what the scan found.
 
 :func:`audit_report` reads the documents back from the engine's spool (an evenly spread sample past
 ``AUDIT_SAMPLE``), runs :func:`retold.audit.audit_texts`, and adds the counts and duplicate shares
-per level and example pairs. :func:`report_writers` stages both files for the engine's atomic
-commit. ``report.json`` holds every number the page shows.
+per level and example pairs. Premise clusters are the exception to the sample: every non-empty
+document is read (in blocks, never all texts at once) and labelled. :func:`report_writers` stages
+the files for the engine's atomic commit. ``report.json`` holds every number the page shows;
+``premises.jsonl`` one line a document: its id and its premise cluster (null: alone or empty).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from retold.audit import audit_texts, sample_positions
-from retold.corpus.spool import texts_at
+from retold.audit import audit_texts, premise, sample_positions
+from retold.audit.language import detect_language
+from retold.corpus.spool import texts_at, texts_in_blocks
 from retold.corpus.writers import AtomicWriter, pretty_json, staged_files
 from retold.dedup.clusters import REASONS
 from retold.report.html import render
@@ -69,14 +72,20 @@ def audit_report(
     wanted = set(positions) | {i for _, a, b in pairs for i in (a, b)}
     texts = texts_at(spool, wanted, config.text_field)
     positions = [i for i in positions if texts[i].strip()]
+    sample = [texts[i] for i in positions]
+    lang = detect_language(sample) if config.lang == "auto" else config.lang
+    # copies and retellings share their keeper's premise: one node of the premise graph
+    keepers = [lc.keeper for lc in decisions.levels.values()]
+    premises = all_premises(spool, ids, ~empty, sample, config.text_field, lang, keepers)
     audit = audit_texts(
-        [texts[i] for i in positions],
+        sample,
         [ids[i] for i in positions],
         reference=reference,
-        lang=config.lang,
+        lang=lang,
         embedder=config.value("embedder"),
         documents=int(n - empty.sum()),
         quiet=quiet,
+        premises=premises,
     )
     shown = []
     for level, i, k in pairs:
@@ -93,18 +102,67 @@ def audit_report(
                 "kept_text": texts[k],
             }
         )
+    labels = np.full(n, -1, dtype=np.int64)
+    labels[np.flatnonzero(~empty)] = premises.labels
     return {
         "levels": level_rows(decisions, detected, tuple(config.drop or ())),
         "pairs": shown,
         "audit": audit,
+        PREMISE_LABELS: (ids, labels),
     }
+
+
+PREMISE_LABELS = "_premise_labels"  # (ids, label per document): premises.jsonl, not report.json
+
+
+def all_premises(
+    spool: Path,
+    ids: list[str],
+    present: np.ndarray,
+    sample: list[str],
+    text_field: str,
+    lang: str,
+    keepers: list[np.ndarray],
+) -> premise.PremiseClusters:
+    """Premise clusters of every non-empty document of the spool (fitted on the audit's sample);
+    ``keepers``: per level, the document each one repeats or retells (-1: none)."""
+    where = np.flatnonzero(present)
+    position = np.full(len(present) + 1, -1, dtype=np.int64)  # document -> its place among the present
+    position[where] = np.arange(len(where))
+    same_as = [position[np.where(k[where] >= 0, k[where], len(present))] for k in keepers]
+
+    def texts_of(positions: list[int]) -> dict[int, str]:
+        found = texts_at(spool, [int(where[p]) for p in positions], text_field)
+        return {p: found[int(where[p])] for p in positions}
+
+    return premise.cluster_stream(
+        sample,
+        texts_in_blocks(spool, present, text_field),
+        len(where),
+        texts_of,
+        lambda p: ids[int(where[p])],
+        lang=lang,
+        same_as=same_as,
+    )
 
 
 def report_writers(out: Path, report: dict[str, Any], tmp_dir: Path | None = None) -> list[AtomicWriter]:
     """report.json and report.html written to temporary files (in ``tmp_dir``, if given); the
     caller commits them."""
+    ids, labels = report.pop(PREMISE_LABELS, ([], []))
     pages = {out / "report.json": pretty_json(report), out / "report.html": render(report)}
-    return staged_files(pages, tmp_dir)
+    staged = staged_files(pages, tmp_dir)
+    premises = AtomicWriter.beside(out / "premises.jsonl", tmp_dir)
+    staged.append(premises)
+    try:
+        for rec_id, label in zip(ids, labels, strict=True):
+            premises.write_json({"id": rec_id, "premise": None if label < 0 else int(label)})
+        premises.finish()
+    except BaseException:
+        for w in staged:
+            w.abort()
+        raise
+    return staged
 
 
 __all__ = ["audit_report", "render", "report_writers"]

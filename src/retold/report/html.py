@@ -239,15 +239,20 @@ def _plots(audit: dict[str, Any]) -> str:
 def _premise(audit: dict[str, Any]) -> str:
     p = audit.get("premise", {})
     rows = "".join(
-        f"<tr><td class=n>{fmt(c['size'])}</td><td>{''.join(f'<span class=tag>{esc(x)}</span>' for x in c['label'])}</td>"
+        f"<tr><td class=n>{fmt(c['cluster'])}</td><td class=n>{fmt(c['size'])}</td><td>{''.join(f'<span class=tag>{esc(x)}</span>' for x in c['label'])}</td>"
         f"<td>{'<br>'.join(esc(e['id']) + ': ' + esc(e['text']) for e in c['examples'])}</td></tr>"
         for c in p.get("top", [])[:30]
     )
     head = (
         f'<p class="note">{fmt(p.get("clusters"))} clusters hold {fmt(p.get("documents_in_clusters"))} of '
-        f"{fmt(p.get('documents'))} documents; method: {esc(p.get('method', ''))}.</p>"
+        f"{fmt(p.get('documents'))} documents; every document's cluster is in premises.jsonl. "
+        f"Method: {esc(p.get('method', ''))}.</p>"
     )
-    table = f"<table><tr><th>size</th><th>label</th><th>examples</th></tr>{rows}</table>" if rows else ""
+    table = (
+        f"<table><tr><th>cluster</th><th>size</th><th>label</th><th>examples</th></tr>{rows}</table>"
+        if rows
+        else ""
+    )
     return "<h2 id=premise>Premise clusters</h2>" + head + table
 
 
@@ -293,8 +298,9 @@ def _notes(report: dict[str, Any], audit: dict[str, Any]) -> str:
     notes = []
     if audit.get("sampled"):
         notes.append(
-            f"The corpus metrics, premise clusters and stock phrases were computed on {fmt(audit.get('audited'))} "
-            f"of {fmt(audit.get('documents'))} documents, spread evenly over the corpus."
+            f"The corpus metrics and stock phrases were computed on {fmt(audit.get('audited'))} "
+            f"of {fmt(audit.get('documents'))} documents, spread evenly over the corpus; premise clusters "
+            f"on all {fmt(audit.get('premise', {}).get('documents'))}."
         )
     notes.append(
         f"Language: {esc(audit.get('language', ''))}. Document vectors: {esc(audit.get('embedding', ''))}. "
