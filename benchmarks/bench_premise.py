@@ -18,7 +18,10 @@ sample, every document labelled, read in blocks), in a fresh process: wall time,
 process (and of the clustering alone, above what holding the texts costs), and the ARI against the
 variants' prompts and source stories.
 
-    .venv/bin/python benchmarks/bench_premise.py [--size 100000] [--before REF]
+Streamed (``--stream N``): the same documents made one block at a time from their number, so the
+benchmark holds no texts: wall time and peak RSS at a million.
+
+    .venv/bin/python benchmarks/bench_premise.py [--size 100000] [--stream 1000000] [--before REF]
 """
 
 from __future__ import annotations
@@ -56,6 +59,53 @@ print(json.dumps({"wall": wall, "rss_mb": peak_rss_mb(), "texts_mb": base, "labe
                   "clusters": len(r.clusters)}))
 """
 )
+
+
+STREAM = (
+    PEAK_RSS
+    + """
+import json, sys, time
+sys.path.insert(0, "benchmarks")
+from bench_premise import Variants
+from retold.audit import premise
+n = int(sys.argv[1])
+v = Variants()
+t = time.perf_counter()
+sample = [v.text(int(i)) for i in premise.sample_positions(n, premise.PREMISE_FIT)]
+blocks = ([v.text(i) for i in range(lo, min(n, lo + 10000))] for lo in range(0, n, 10000))
+r = premise.cluster_stream(sample, blocks, n, lambda pos: {p: v.text(p) for p in pos}, str, lang="en")
+wall = time.perf_counter() - t
+print(json.dumps({"wall": wall, "rss_mb": peak_rss_mb(), "clusters": len(r.clusters),
+                  "alone": int((r.labels < 0).sum())}))
+"""
+)
+
+
+class Variants:
+    """Document i (of any number): a random 60-90% of a labelled story's sentences, made from i
+    alone, so a million documents need not be held (the streamed cost at 1M)."""
+
+    def __init__(self) -> None:
+        rows = corpora()["hanna+nt+slop(22 models)"]
+        self.sentences = [re.split(r"(?<=[.!?])\s+", t) for t, _, _ in rows]
+
+    def text(self, i: int) -> str:
+        rng = random.Random(i)
+        sentences = self.sentences[rng.randrange(len(self.sentences))]
+        keep = [s for s in sentences if rng.random() < rng.uniform(0.6, 0.9)] or sentences[:1]
+        return " ".join(keep)
+
+
+def streamed_cost(size: int) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", STREAM, str(size)], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    run = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(
+        f"{size:,} documents made one block at a time (never all held): {run['wall']:.1f} s "
+        f"({1e6 * run['wall'] / size:.0f} µs a document), peak RSS {run['rss_mb']:.0f} MB, "
+        f"{run['clusters']:,} clusters, {run['alone']:,} alone, every document labelled"
+    )
 
 
 def ari(truth: list[str], labels: np.ndarray) -> float:
@@ -177,6 +227,7 @@ def cost(size: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, nargs="*", default=[], help="cost at these sizes")
+    parser.add_argument("--stream", type=int, nargs="*", default=[], help="streamed cost at these sizes (1M)")
     parser.add_argument("--before", default="0526e2e", help="git ref of the method to compare with")
     parser.add_argument("--no-quality", action="store_true")
     args = parser.parse_args()
@@ -184,6 +235,8 @@ def main() -> None:
         quality(args.before)
     for size in args.size:
         cost(size)
+    for size in args.stream:
+        streamed_cost(size)
 
 
 if __name__ == "__main__":

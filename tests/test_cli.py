@@ -146,6 +146,7 @@ def test_deterministic_and_input_untouched(tmp_path: Path) -> None:
         "index",
         "kept.jsonl",
         "pairs.jsonl",
+        "premises.jsonl",
         "quarantine.jsonl",
         "report.html",
         "report.json",

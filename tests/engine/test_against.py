@@ -194,7 +194,14 @@ def test_a_killed_incremental_run_resumes_to_the_same_outputs(tmp_path: Path) ->
     out = tmp_path / "o"
     kill_after_checkpoint([*command, str(out)], out, env, timeout=120)
     subprocess.run([*command, str(out)], env=env, check=True, timeout=300)
-    names = ["kept.jsonl", "dropped.jsonl", "clusters.jsonl", "quarantine.jsonl", "report.json"]
+    names = [
+        "kept.jsonl",
+        "dropped.jsonl",
+        "clusters.jsonl",
+        "quarantine.jsonl",
+        "report.json",
+        "premises.jsonl",
+    ]
     names += sorted(f"index/{p.name}" for p in (tmp_path / "ref" / "index").iterdir())
     for name in names:
         assert (tmp_path / "ref" / name).read_bytes() == (out / name).read_bytes(), name

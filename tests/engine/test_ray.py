@@ -26,7 +26,15 @@ from conftest import kill_after_checkpoint  # noqa: E402
 from retold.engine.ray import LoopbackCluster  # noqa: E402
 
 RETOLD = [sys.executable, "-m", "retold"]
-OUTPUTS = ("kept.jsonl", "dropped.jsonl", "clusters.jsonl", "quarantine.jsonl", "report.json", "report.html")
+OUTPUTS = (
+    "kept.jsonl",
+    "dropped.jsonl",
+    "clusters.jsonl",
+    "quarantine.jsonl",
+    "report.json",
+    "report.html",
+    "premises.jsonl",
+)
 
 
 def _free_port() -> int:

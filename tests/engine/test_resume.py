@@ -17,7 +17,15 @@ import pytest
 import retold
 from conftest import WORDS, check_invariant
 
-OUTPUTS = ("kept.jsonl", "dropped.jsonl", "quarantine.jsonl", "clusters.jsonl", "report.json", "report.html")
+OUTPUTS = (
+    "kept.jsonl",
+    "dropped.jsonl",
+    "quarantine.jsonl",
+    "clusters.jsonl",
+    "report.json",
+    "report.html",
+    "premises.jsonl",
+)
 
 
 def corpus(path: Path, documents: int = 3000, seed: int = 7) -> Path:
