@@ -82,12 +82,16 @@ print(json.dumps({"wall": wall, "rss_mb": peak_rss_mb(), "clusters": len(r.clust
 
 
 class Variants:
-    """Document i (of any number): a random 60-90% of a labelled story's sentences, made from i
-    alone, so a million documents need not be held (the streamed cost at 1M)."""
+    """Document i (of any number): a random 60-90% of a labelled story's sentences, in order, made
+    from i alone, so a million documents need not be held (the streamed cost at 1M)."""
 
     def __init__(self) -> None:
         rows = corpora()["hanna+nt+slop(22 models)"]
+        self.prompts = [y for _, y, _ in rows]
         self.sentences = [re.split(r"(?<=[.!?])\s+", t) for t, _, _ in rows]
+
+    def source(self, i: int) -> int:
+        return random.Random(i).randrange(len(self.sentences))
 
     def text(self, i: int) -> str:
         rng = random.Random(i)
@@ -96,11 +100,16 @@ class Variants:
         return " ".join(keep)
 
 
-def streamed_cost(size: int) -> None:
+def measured(script: str, arg: str) -> dict:
+    """The last JSON line a fresh process running ``script`` prints."""
     proc = subprocess.run(
-        [sys.executable, "-c", STREAM, str(size)], capture_output=True, text=True, cwd=ROOT, check=True
+        [sys.executable, "-c", script, arg], capture_output=True, text=True, cwd=ROOT, check=True
     )
-    run = json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def streamed_cost(size: int) -> None:
+    run = measured(STREAM, str(size))
     print(
         f"{size:,} documents made one block at a time (never all held): {run['wall']:.1f} s "
         f"({1e6 * run['wall'] / size:.0f} µs a document), peak RSS {run['rss_mb']:.0f} MB, "
@@ -188,40 +197,24 @@ def quality(before_ref: str) -> None:
         print(f"  {name} ({len(texts):,} documents; {t_ours:.1f} s | {t_old:.1f} s): " + "; ".join(cells))
 
 
-def variants(size: int, path: Path) -> tuple[list[str], list[int]]:
-    """``size`` documents: each a random 60-90% of a labelled story's sentences, in order; returns
-    each one's prompt and source story."""
-    rows = [r for rows in list(corpora().values())[4:5] for r in rows]  # hanna+nt+slop(22)
-    rng = random.Random(1)
-    truth, story = [], []
-    with open(path, "w", encoding="utf-8") as fh:
-        for _ in range(size):
-            source = rng.randrange(len(rows))
-            text, y, _ = rows[source]
-            story.append(source)
-            sentences = re.split(r"(?<=[.!?])\s+", text)
-            keep = [s for s in sentences if rng.random() < rng.uniform(0.6, 0.9)] or sentences[:1]
-            fh.write(json.dumps({"text": " ".join(keep)}, ensure_ascii=False) + "\n")
-            truth.append(y)
-    return truth, story
-
-
 def cost(size: int) -> None:
+    v = Variants()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "corpus.jsonl"
-        truth, story = variants(size, path)
-        proc = subprocess.run(
-            [sys.executable, "-c", COST, str(path)], capture_output=True, text=True, cwd=ROOT, check=True
-        )
-        run = json.loads(proc.stdout.strip().splitlines()[-1])
-        print(
-            f"{size:,} documents (variants of the labelled stories): {run['wall']:.1f} s, "
-            f"peak RSS {run['rss_mb']:.0f} MB ({run['rss_mb'] - run['texts_mb']:.0f} MB above the texts "
-            f"held by the benchmark), {run['clusters']:,} clusters, every document labelled, "
-            f"ARI against the source prompt {ari(truth, np.array(run['labels'])):.3f}, against the source "
-            f"story {ari([str(x) for x in story], np.array(run['labels'])):.3f} (~{size // 4279} variants a story: "
-            "each story's variants are closer to each other than to other stories on its prompt)"
-        )
+        with open(path, "w", encoding="utf-8") as fh:
+            for i in range(size):
+                fh.write(json.dumps({"text": v.text(i)}, ensure_ascii=False) + "\n")
+        run = measured(COST, str(path))
+    story = [v.source(i) for i in range(size)]
+    labels = np.array(run["labels"])
+    print(
+        f"{size:,} documents (variants of the labelled stories): {run['wall']:.1f} s, "
+        f"peak RSS {run['rss_mb']:.0f} MB ({run['rss_mb'] - run['texts_mb']:.0f} MB above the texts "
+        f"held by the benchmark), {run['clusters']:,} clusters, every document labelled, "
+        f"ARI against the source prompt {ari([v.prompts[s] for s in story], labels):.3f}, against the "
+        f"source story {ari([str(s) for s in story], labels):.3f} (~{size // len(v.prompts)} variants a "
+        "story: each story's variants are closer to each other than to other stories on its prompt)"
+    )
 
 
 def main() -> None:
