@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from conftest import SHARED, requires_shared
-from retold.audit.premise import TOKEN_PATTERN, Words, cluster, cluster_stream
+from retold.audit.premise import (
+    TOKEN_PATTERN,
+    PremiseSpace,
+    Words,
+    cluster,
+    cluster_stream,
+    labelled,
+    representatives,
+)
 
 TOPICS = {
     "dragon": "dragon castle knight sword fire princess tower",
@@ -128,3 +136,20 @@ def test_words_match_scikit_learn_tfidf() -> None:
     ).fit(texts)
     assert words.vocabulary.to_pylist() == reference.get_feature_names_out().tolist()
     assert np.allclose(words.transform(texts).toarray(), reference.transform(texts).toarray(), atol=1e-6)
+
+
+def test_a_copy_or_retelling_shares_its_keepers_premise() -> None:
+    """The scan's keepers join documents into one node: a retelling is never in another premise."""
+    texts, _ = corpus()
+    space = PremiseSpace(texts, ["the", "and"])
+    rows, lsa, _ = space.transform(None)
+    alone = labelled(rows, lsa)
+    a, b = 0, len(texts) - 1  # a dragon story and a baking story
+    assert alone[a] != alone[b]
+    keepers = np.full(len(texts), -1)
+    keepers[b] = a  # say the level found b retelling a
+    joined = labelled(rows, lsa, [keepers])
+    assert joined[a] == joined[b] >= 0
+    same_words = [*texts, texts[5] + " Oscar met Lily."]  # told again with names: the same words
+    rows, lsa, _ = PremiseSpace(same_words, ["the"]).transform(None)
+    assert representatives(rows)[-1] == representatives(rows)[5]
