@@ -24,6 +24,12 @@ The method holds its quality as a corpus grows (measured in ``benchmarks/bench_p
    the same thing at any size. No cluster count is given; a document with no close neighbours is
    alone (-1). Deterministic: fixed seeds, exact scores, Leiden's fixed seed.
 
+Why words and not embeddings: on HANNA (average linkage, best distance of a sweep) the static
+model's vectors scored ARI 0.00 raw and 0.58 centred with the top 4 principal directions removed,
+MiniLM sentence vectors averaged 0.46, TF-IDF + LSA 0.70. Stories on one prompt share the prompt's
+content words (arena, insects, exterminator) more reliably than their embeddings agree. HDBSCAN
+gave 0.02-0.03: with 7 stories a premise its density estimate calls most of them noise.
+
 Chosen on three corpora together (HANNA 96 prompts × 7, slopscore_stories 150 prompts × ~20, the
 NT chapters in four translations; a sweep of neighbours 15-30 and resolutions 0.1-0.2), never one.
 What it cannot do: a premise told by many more than ``PREMISE_NEIGHBOURS`` documents is connected
