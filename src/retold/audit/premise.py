@@ -484,13 +484,14 @@ def describe(
     stop: list[str],
     examples: int = 3,
 ) -> list[dict[str, Any]]:
-    """Each cluster's size, label phrases and first examples; ``texts_of(positions)`` gives
-    {position: original text}, read only for the labelled clusters' first members."""
+    """Each cluster's size; the ``LABELLED_CLUSTERS`` largest also their label phrases and first
+    examples (the others: empty lists, so that a million documents' tens of thousands of clusters
+    cost a line each, not their texts). ``texts_of(positions)`` gives {position: original text},
+    read only for the labelled clusters' first members."""
     k = int(labels.max()) + 1 if np.any(labels >= 0) else 0
     groups = members_of(labels, k)
     labelled = min(k, LABELLED_CLUSTERS)
     wanted = [int(i) for c in range(labelled) for i in groups[c][:LABEL_DOCS]]
-    wanted += [int(i) for c in range(labelled, k) for i in groups[c][:examples]]
     texts = texts_of(wanted)
     sample = np.full(len(wanted), -1, dtype=np.int64)
     at = {p: j for j, p in enumerate(wanted)}
@@ -504,7 +505,10 @@ def describe(
             "cluster": c,
             "size": len(members),
             "label": phrases[c],
-            "examples": [{"id": ids_of(int(i)), "text": _opening(texts[int(i)])} for i in members[:examples]],
+            "examples": [
+                {"id": ids_of(int(i)), "text": _opening(texts[int(i)])}
+                for i in (members[:examples] if c < labelled else ())
+            ],
         }
         for c, members in enumerate(groups)
     ]
