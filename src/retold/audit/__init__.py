@@ -24,9 +24,7 @@ from retold.options import DEFAULT_AUDIT_SAMPLE as AUDIT_SAMPLE
 
 def sample_positions(n: int, cap: int = AUDIT_SAMPLE) -> np.ndarray:
     """At most ``cap`` positions spread evenly over ``range(n)`` (all when n <= cap)."""
-    if n <= cap:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, cap).round().astype(np.int64))
+    return metrics.sample_positions(n, cap)
 
 
 @functools.lru_cache(maxsize=2)

@@ -96,6 +96,13 @@ def self_repetition(tokens: Tokens, n: int = 4) -> tuple[float | None, np.ndarra
     return round(float(np.nanmean(per_doc)), 4), per_doc
 
 
+def sample_positions(n: int, cap: int) -> np.ndarray:
+    """At most ``cap`` positions spread evenly over ``range(n)`` (all when n <= cap)."""
+    if n <= cap:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, cap).round().astype(np.int64))
+
+
 def unit(vectors: np.ndarray) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float64)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)

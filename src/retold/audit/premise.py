@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 from numba import njit, prange
 
-from retold.audit.metrics import unit
+from retold.audit.metrics import sample_positions, unit
 from retold.dedup.names import PLACEHOLDER
 
 PREMISE_TERMS = 64
@@ -459,13 +459,6 @@ def lsa_vectors(texts: Sequence[str], lang: str | None = None) -> np.ndarray | N
         return None
     space = PremiseSpace(texts, stop_words(texts, lang))
     return space.transform(None)[2] if space.usable else None
-
-
-def sample_positions(n: int, cap: int) -> np.ndarray:
-    """At most ``cap`` positions spread evenly over ``range(n)``."""
-    if n <= cap:
-        return np.arange(n)
-    return np.unique(np.linspace(0, n - 1, cap).round().astype(np.int64))
 
 
 def renumbered(labels: np.ndarray) -> np.ndarray:
