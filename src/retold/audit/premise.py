@@ -542,8 +542,8 @@ def cluster_stream(
     same_as: Sequence[np.ndarray] = (),
 ) -> PremiseClusters:
     """Premise clusters of ``n`` documents read in ``blocks`` (every document labelled), the space
-    fitted on ``sample_texts``: memory holds each document's pruned words and LSA vector, not its
-    text (~1.5 KB a document). ``same_as``: see :func:`representatives`."""
+    fitted on ``sample_texts``: memory holds each document's pruned words and LSA vector (~1 KB),
+    not its text; the neighbours and the graph bring the peak to 5.7 GB at a million documents. ``same_as``: see :func:`representatives`."""
     from scipy.sparse import vstack
 
     labels = np.full(n, -1, dtype=np.int64)
