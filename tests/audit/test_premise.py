@@ -153,3 +153,11 @@ def test_a_copy_or_retelling_shares_its_keepers_premise() -> None:
     same_words = [*texts, texts[5] + " Oscar met Lily."]  # told again with names: the same words
     rows, lsa, _ = PremiseSpace(same_words, ["the"]).transform(None)
     assert representatives(rows)[-1] == representatives(rows)[5]
+
+
+def test_bad_input_is_labelled_without_a_crash() -> None:
+    """Copies still share a premise when no word can be compared; blank and letterless texts are alone."""
+    assert cluster(["the dragon guarded gold in the cave"] * 6, list("abcdef")).labels.tolist() == [0] * 6
+    assert cluster(["", " ", "", "\n"], list("abcd")).labels.tolist() == [-1] * 4
+    assert len(cluster(["123 456 !!!", "7 8 9", "..."], list("abc")).clusters) == 0
+    assert cluster(["LILY AND OSCAR", "ANNA", "BEN"], list("abc")).labels.tolist() == [-1] * 3

@@ -80,7 +80,8 @@ METHOD = (
 
 
 def stop_words(texts: Sequence[str], lang: str | None = None, top: int = STOP_WORDS) -> list[str]:
-    """The language's ``top`` most common words (wordfreq) and the name placeholder."""
+    """The language's ``top`` most common words (wordfreq) and "someone" (the retold level's name
+    placeholder: it says nothing of a premise; the figures were measured with it left out)."""
     from wordfreq import top_n_list
 
     from retold.audit.language import detect_language
@@ -424,7 +425,7 @@ def labelled(rows: Any, lsa: np.ndarray, same_as: Sequence[np.ndarray] = ()) -> 
     rep_of = representatives(rows, same_as)
     reps = np.flatnonzero(rep_of == np.arange(len(rep_of)))
     found = np.full(len(reps), -1, dtype=np.int64)
-    if len(reps) >= 3:
+    if len(reps) >= 3 and rows.nnz:
         every = len(reps) == len(rep_of)  # no copies: no copy of the rows either (a million: 1 GB)
         cols, sims = neighbours(rows if every else rows[reps], lsa if every else lsa[reps])
         found = communities(cols, sims)
@@ -437,18 +438,24 @@ def labelled(rows: Any, lsa: np.ndarray, same_as: Sequence[np.ndarray] = ()) -> 
     return found[at[rep_of]]
 
 
+def joined_only(n: int, same_as: Sequence[np.ndarray]) -> np.ndarray:
+    """Labels when the words cannot be compared: only the groups ``same_as`` joins (2+ documents)."""
+    from scipy.sparse import csr_matrix
+
+    return labelled(csr_matrix((n, 1), dtype=np.float32), np.zeros((n, 1), dtype=np.float32), same_as)
+
+
 def fit_labels(
     texts: Sequence[str], stop: list[str], same_as: Sequence[np.ndarray] = ()
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Premise labels of in-memory texts (not renumbered) and their raw LSA vectors."""
     n = len(texts)
-    labels = np.full(n, -1, dtype=np.int64)
     if n < 3:
-        return labels, None
+        return joined_only(n, same_as), None
     whole = n <= PREMISE_FIT
     space = PremiseSpace(texts if whole else [texts[int(i)] for i in sample_positions(n, PREMISE_FIT)], stop)
-    if not space.usable:
-        return labels, None
+    if not space.usable:  # too few shared words to compare by (a corpus of copies, or of a few words)
+        return joined_only(n, same_as), None
     rows, lsa, raw = space.transform(None if whole else texts)
     return labelled(rows, lsa, same_as), raw
 
@@ -525,7 +532,11 @@ def cluster(
     :func:`representatives`)."""
     n = len(texts)
     stop = stop_words(texts, lang)
-    found, raw = fit_labels(texts, stop, same_as)
+    first: dict[str, int] = {}
+    identical = np.array(
+        [first.setdefault(t, i) if t.strip() else -1 for i, t in enumerate(texts)], dtype=np.int64
+    )
+    found, raw = fit_labels(texts, stop, [*same_as, identical])
     labels = renumbered(found)
     clusters = describe(labels, lambda pos: {p: texts[p] for p in pos}, lambda i: ids[i], stop, examples)
     return PremiseClusters(labels, clusters, documents=n, fitted_on=min(n, PREMISE_FIT), vectors=raw)
@@ -543,15 +554,17 @@ def cluster_stream(
 ) -> PremiseClusters:
     """Premise clusters of ``n`` documents read in ``blocks`` (every document labelled), the space
     fitted on ``sample_texts``: memory holds each document's pruned words and LSA vector (~1 KB),
-    not its text; the neighbours and the graph bring the peak to 5.7 GB at a million documents. ``same_as``: see :func:`representatives`."""
+    not its text; the neighbours and the graph bring the peak to 5.7 GB at a million documents.
+    ``same_as``: see :func:`representatives`."""
     from scipy.sparse import vstack
 
-    labels = np.full(n, -1, dtype=np.int64)
     fit = list(sample_texts)
     stop = stop_words(fit, lang)
     space = PremiseSpace(fit, stop)
     if n < 3 or not space.usable:
-        return PremiseClusters(labels, documents=n, fitted_on=len(fit))
+        labels = renumbered(joined_only(n, same_as))
+        clusters = describe(labels, texts_of, ids_of, stop, examples)
+        return PremiseClusters(labels, clusters, documents=n, fitted_on=len(fit))
     row_parts = []
     lsa = np.empty((n, space.svd.n_components), dtype=np.float16)  # filled in place: never held twice
     done = 0
