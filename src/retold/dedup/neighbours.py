@@ -99,9 +99,8 @@ class Neighbours:
         if self._index is None and not isinstance(found, np.ndarray):
             found = found[np.arange(len(found))]
         elif isinstance(found, np.ndarray) and self._index is None:
-            found = np.ascontiguousarray(
-                found, dtype=np.float32
-            )  # the inverted file converts a block at a time
+            # (the inverted file converts its queries a block at a time: half precision stays so)
+            found = np.ascontiguousarray(found, dtype=np.float32)
         skip = self_query and exclude_self
         k = max(0, min(k, len(self.base) - (1 if skip else 0)))
         if k == 0 or not len(found):
