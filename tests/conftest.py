@@ -58,12 +58,22 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
+def read_output(out: Path, name: str) -> list[dict[str, Any]]:
+    """The rows of output table ``name`` (``kept``…), from its JSONL or its Parquet file."""
+    parquet = out / f"{name}.parquet"
+    if parquet.exists():
+        import pyarrow.parquet as pq
+
+        return pq.read_table(parquet).to_pylist()
+    return read_jsonl(out / f"{name}.jsonl")
+
+
 def check_invariant(out: Path) -> dict[str, Any]:
     """documents_in == kept + Σ dropped + quarantined, in the summary and in the files themselves."""
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    kept = len(read_jsonl(out / "kept.jsonl"))
-    dropped = len(read_jsonl(out / "dropped.jsonl"))
-    quarantined = len(read_jsonl(out / "quarantine.jsonl"))
+    kept = len(read_output(out, "kept"))
+    dropped = len(read_output(out, "dropped"))
+    quarantined = len(read_output(out, "quarantine"))
     assert summary["kept"] == kept
     assert sum(summary["dropped"].values()) == dropped
     assert summary["quarantined"] == quarantined

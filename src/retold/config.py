@@ -44,6 +44,7 @@ class ScanConfig:
     lang: the corpus language for wordfreq (``auto``, default: guessed from the common words).
     audit_sample: the audit's metrics, premise clusters and phrases are computed on at most this
         many documents, spread evenly over the corpus (default 20,000; the report says so).
+    output_format: ``jsonl``, ``parquet``, or ``auto`` (default): Parquet when every input is.
     level_values: the levels' own options as given, by option name (``near_threshold``…); each
         level's options object (:meth:`options`) holds them with its defaults.
     """
@@ -61,6 +62,7 @@ class ScanConfig:
     reference: str | None = None
     lang: str = _general("lang")
     audit_sample: int = _general("audit_sample")
+    output_format: str = _general("output_format")
     level_values: tuple[tuple[str, Any], ...] = ()
     _options: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 

@@ -125,6 +125,15 @@ GENERAL: tuple[Option, ...] = (
         low=1,
         high=MAX_DOC_BYTES_LIMIT,
     ),
+    Option(
+        "output_format",
+        "auto",
+        "Format of kept/dropped/quarantine/clusters/pairs: jsonl, or parquet (the input's columns and "
+        "types kept, retold's annotation a struct column).",
+        group="run",
+        choices=("auto", "jsonl", "parquet"),
+        shown_default="parquet when every input is Parquet, else jsonl",
+    ),
     Option("quiet", False, "No progress bars and no summary lines.", kind=bool, group="run", short="-q"),
     Option(
         "workers",

@@ -13,7 +13,7 @@ import pytest
 import zstandard
 
 import retold
-from conftest import read_jsonl
+from conftest import read_jsonl, read_output
 
 STORIES = [
     {"id": "a", "text": "The fox ran home."},
@@ -79,7 +79,7 @@ def test_parquet(tmp_path: Path, invariant) -> None:
     result = retold.scan(tmp_path / "c.parquet", out=tmp_path / "out", keep="score")
     invariant(tmp_path / "out")
     assert result.kept == 2 and result.quarantined == 1  # null text quarantined
-    kept_ids = [r["id"] for r in read_jsonl(tmp_path / "out" / "kept.jsonl")]
+    kept_ids = [r["id"] for r in read_output(tmp_path / "out", "kept")]  # Parquet in, Parquet out
     assert kept_ids == ["b", "d"]  # --keep score: b (5) beats a (1)
 
 
@@ -88,7 +88,7 @@ def test_corrupt_parquet_is_quarantined(tmp_path: Path, invariant) -> None:
     result = retold.scan(src, out=tmp_path / "out")
     invariant(tmp_path / "out")
     assert result.quarantined == 1
-    assert "Parquet" in read_jsonl(tmp_path / "out" / "quarantine.jsonl")[0]["error"]
+    assert "Parquet" in read_output(tmp_path / "out", "quarantine")[0]["error"]
 
 
 def test_folder_of_text_files(tmp_path: Path, invariant) -> None:

@@ -144,6 +144,26 @@ class AtomicWriter:
             self.abort()
 
 
+class StagedFile:
+    """A file already written whole at ``tmp`` (by another writer, such as Parquet's), put in place
+    at ``path`` as :class:`AtomicWriter` puts its files: :meth:`commit` or :meth:`abort`."""
+
+    def __init__(self, path: Path, tmp: Path) -> None:
+        self.path = path
+        self.tmp = tmp
+        self.bytes = tmp.stat().st_size
+
+    def finish(self) -> None:
+        with open(self.tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+
+    def commit(self) -> None:
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+
 def pretty_json(obj: Any) -> str:
     """Indented, sorted JSON; ASCII escapes where a string holds an unpaired surrogate."""
     text = json.dumps(_finite(obj), ensure_ascii=False, indent=2, sort_keys=True, default=_default)

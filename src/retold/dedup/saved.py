@@ -65,6 +65,7 @@ def save_index(
     text_field: str,
     indexes: dict[str, LevelIndex],
     start: int,
+    kept_file: str = "kept.jsonl",
 ) -> None:
     """Write the index of a finished run into ``dest`` (a fresh folder the caller renames): the
     run's documents are numbered ``start``… in each level's ``indexes``."""
@@ -90,9 +91,11 @@ def save_index(
         "documents": n,
         "kept": len(kept),
         "text_field": text_field,
-        "kept_jsonl_bytes": kept_size,
+        "kept_jsonl_bytes": kept_size,  # the size of the kept file, whichever its format
         "levels": levels,
     }
+    if kept_file != "kept.jsonl":  # absent: kept.jsonl (indexes written before Parquet outputs)
+        manifest["kept_file"] = kept_file
     (dest / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
@@ -113,14 +116,31 @@ class SavedIndex:
         with open(self.path / "ids.jsonl", encoding="utf-8") as fh:
             return [json.loads(line) for line in fh]
 
+    @property
+    def kept_file(self) -> str:
+        return str(self.manifest.get("kept_file", "kept.jsonl"))
+
     @functools.cached_property
     def kept_at(self) -> np.ndarray:
         return np.fromfile(self.path / "kept_at.i64", dtype=np.int64)
 
     def texts(self, docs: list[int]) -> dict[int, str]:
-        """The texts of kept documents, read back from the folder's kept.jsonl (a line each)."""
+        """The texts of kept documents, read back from the folder's kept.jsonl (a line each) or
+        kept.parquet (a row each)."""
         field = self.manifest["text_field"]
         out = {}
+        if self.kept_file.endswith(".parquet"):
+            import pyarrow.parquet as pq
+
+            for d in docs:
+                if int(self.kept_at[d]) < 0:
+                    raise IncompatibleIndex(
+                        f"document {d} of {self.folder} is not kept; its index is damaged"
+                    )
+            rows = sorted(docs)
+            column = pq.read_table(self.folder / self.kept_file, columns=[field]).column(field)
+            values = column.take([int(self.kept_at[d]) for d in rows]).to_pylist()
+            return {d: str(v) for d, v in zip(rows, values, strict=True)}
         with open(self.folder / "kept.jsonl", "rb") as fh:
             for d in sorted(docs):
                 at = int(self.kept_at[d])
@@ -150,7 +170,7 @@ def open_index(folder: str | Path, levels: dict[str, dict[str, Any]]) -> SavedIn
     if not path.exists():
         hint = (
             "it holds no curated output"
-            if not (folder / "kept.jsonl").exists()
+            if not (folder / "kept.jsonl").exists() and not (folder / "kept.parquet").exists()
             else "it was scanned with --no-index"
         )
         raise IncompatibleIndex(
@@ -167,10 +187,11 @@ def open_index(folder: str | Path, levels: dict[str, dict[str, Any]]) -> SavedIn
             f"(written by retold {manifest.get('retold_version')}); this retold {__version__} reads "
             f"{FORMAT} version {VERSION}: rescan {folder} with this version"
         )
-    kept = folder / "kept.jsonl"
+    kept_name = str(manifest.get("kept_file", "kept.jsonl"))
+    kept = folder / kept_name
     if not kept.exists() or kept.stat().st_size != manifest["kept_jsonl_bytes"]:
         raise IncompatibleIndex(
-            f"--against {folder}: kept.jsonl changed since its index was saved "
+            f"--against {folder}: {kept_name} changed since its index was saved "
             f"({manifest['kept_jsonl_bytes']} bytes then); rescan {folder}"
         )
     saved = manifest.get("levels", {})

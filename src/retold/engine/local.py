@@ -37,7 +37,7 @@ from retold.config import ScanConfig
 from retold.corpus.readers import ReadOptions, read_inputs
 from retold.corpus.sources import Source, expand_inputs
 from retold.corpus.spool import Spool, texts_at
-from retold.corpus.writers import AtomicWriter, pretty_json
+from retold.corpus.writers import AtomicWriter, StagedFile, pretty_json
 from retold.dedup import registry, saved
 from retold.dedup.clusters import REASONS, Decisions, KeepPolicy
 from retold.dedup.level import DecideContext, LevelIndex
@@ -69,9 +69,10 @@ class Verb:
     decides: bool
     reports: bool
 
-    def outputs(self, config: ScanConfig) -> tuple[str, ...]:
-        files = ["kept.jsonl", "quarantine.jsonl", "summary.json"] if self.curates else []
-        files += ["dropped.jsonl", "clusters.jsonl", "pairs.jsonl"] if self.decides else []
+    def outputs(self, config: ScanConfig, fmt: str = "jsonl") -> tuple[str, ...]:
+        """The files the verb writes; ``fmt``: the records' format (:func:`output_format`)."""
+        files = [f"kept.{fmt}", f"quarantine.{fmt}", "summary.json"] if self.curates else []
+        files += [f"dropped.{fmt}", f"clusters.{fmt}", f"pairs.{fmt}"] if self.decides else []
         files += (
             ["report.json", "report.html", "premises.jsonl"]
             if self.reports and config.report and self.curates
@@ -85,8 +86,19 @@ VERBS = {
     "audit": Verb("audit", detects=True, curates=False, decides=False, reports=True),
     "fix": Verb("fix", detects=False, curates=True, decides=False, reports=False),
 }
+#: The tables a run writes as JSONL or Parquet (:func:`output_format`).
+TABLES = ("kept", "dropped", "quarantine", "clusters", "pairs")
 #: Every file a run may write into --out (an input there would be overwritten).
-OUTPUT_FILES = VERBS["scan"].outputs(ScanConfig())
+OUTPUT_FILES = tuple(
+    dict.fromkeys(VERBS["scan"].outputs(ScanConfig()) + VERBS["scan"].outputs(ScanConfig(), "parquet"))
+)
+
+
+def output_format(config: ScanConfig, sources: list[Source]) -> str:
+    """``jsonl`` or ``parquet``: as asked, or for ``auto`` Parquet when every input is Parquet."""
+    if config.output_format != "auto":
+        return config.output_format
+    return "parquet" if sources and all(s.format == "parquet" for s in sources) else "jsonl"
 
 
 @dataclass(frozen=True)
@@ -143,7 +155,9 @@ class Pass:
         return len(self.spool)
 
 
-def run_scan(inputs: list[str], out: Path, config: ScanConfig, verb: str, run: RunOptions) -> ScanResult:
+def run_scan(
+    inputs: list[str] | list[Source], out: Path, config: ScanConfig, verb: str, run: RunOptions
+) -> ScanResult:
     """Run ``verb`` (``scan``, ``audit`` or ``fix``) over ``inputs`` into ``out``.
 
     Earlier outputs in ``out`` stay as they were until the new ones are complete. A run that stops
@@ -153,7 +167,10 @@ def run_scan(inputs: list[str], out: Path, config: ScanConfig, verb: str, run: R
     """
     out = Path(out)
     t0 = time.perf_counter()
-    sources = expand_inputs(inputs, config.format, exclude=out)
+    if inputs and all(isinstance(i, Source) for i in inputs):  # an in-memory corpus, spilled
+        sources: list[Source] = list(inputs)  # type: ignore[arg-type]
+    else:
+        sources = expand_inputs([str(i) for i in inputs], config.format, exclude=out)
     for folder in run.against:
         if Path(folder).resolve() == out.resolve():
             raise BadOption(f"--out {out} is also an --against folder; write the new run to another folder")
@@ -190,8 +207,9 @@ def _run_locked(
     if run.against:  # the indexes scanned against decide the outputs too
         options = {**options, "against": [saved.fingerprint(f) for f in run.against]}
     fingerprint = state.fingerprint(sources, options, verb)
+    fmt = output_format(config, sources)
     if what.curates and not run.restart:
-        done = state.finished(out, fingerprint, what.outputs(config))
+        done = state.finished(out, fingerprint, what.outputs(config, fmt))
         if done is not None:  # this very run finished before: nothing to redo
             # a kill while its work folder was being removed leaves the rest of it: it goes now
             shutil.rmtree(out / WORK_DIR, ignore_errors=True)
@@ -203,8 +221,9 @@ def _run_locked(
         p.close_pool()
         own = decisions.tail(p.prefix.size)  # this run's documents alone (all, without --against)
         report = audit(p, own, clusters, config, what, out, run.quiet)
-        staged, kept_at = write(p, decisions, out, what, run.quiet)
+        staged, kept_at = write(p, decisions, out, what, fmt, run.quiet)
         result, summary = summarise(p, own, clusters, figures, config, verb, run, fingerprint, t0)
+        summary["output_format"] = fmt if what.curates else None
         commit(p, own, kept_at, staged, report, summary, out, config, what, run)
     except BaseException as exc:
         if p is not None:
@@ -481,9 +500,10 @@ def corpus_texts(inputs: list[str], config: ScanConfig, exclude: Path | None = N
 
 
 def write(
-    p: Pass, decisions: Decisions, out: Path, what: Verb, quiet: bool
-) -> tuple[list[AtomicWriter], np.ndarray]:
-    """The curated outputs in temporary files (none for a verb that only reports)."""
+    p: Pass, decisions: Decisions, out: Path, what: Verb, fmt: str, quiet: bool
+) -> tuple[list[AtomicWriter | StagedFile], np.ndarray]:
+    """The curated outputs in temporary files (none for a verb that only reports), as JSONL or,
+    for ``fmt`` parquet, turned into Parquet (with the Parquet inputs' schema)."""
     t0 = time.perf_counter()
     try:
         if not what.curates:
@@ -495,8 +515,39 @@ def write(
     except BaseException:
         p.quarantine.abort()
         raise
+    staged: list[AtomicWriter | StagedFile] = [p.quarantine, *written]
+    if fmt == "parquet":
+        staged = _as_parquet(p, staged, quiet)
+        kept_at[kept_at >= 0] = np.arange(int((kept_at >= 0).sum()))  # a row number, not a byte offset
     p.timings["write"] = time.perf_counter() - t0
-    return [p.quarantine, *written], kept_at
+    return staged, kept_at
+
+
+def _as_parquet(
+    p: Pass, staged: list[AtomicWriter | StagedFile], quiet: bool
+) -> list[AtomicWriter | StagedFile]:
+    """Each staged JSONL table written again as Parquet; the JSONL parts go."""
+    from retold.corpus.tables import input_schema, jsonl_to_parquet
+
+    known = input_schema(s.path for s in p.sources if s.format == "parquet" and s.path is not None)
+    parquet: list[AtomicWriter | StagedFile] = []
+    try:
+        for w in progress(staged, "write parquet", quiet, unit=" file"):
+            name = w.path.name.removesuffix(".jsonl")
+            tmp = p.work / f"{name}.parquet.part"
+            records = name in (
+                "kept",
+                "dropped",
+            )  # input records with retold's note; the rest are retold's own
+            jsonl_to_parquet(w.tmp, tmp, known if records else None, note=records)
+            parquet.append(StagedFile(w.path.with_name(f"{name}.parquet"), tmp))
+    except BaseException:
+        for f in parquet:
+            f.abort()
+        raise
+    for w in staged:  # the JSONL parts go (quarantine.part stays for a resumed run until the commit)
+        w.abort()
+    return parquet
 
 
 def summarise(
@@ -583,7 +634,7 @@ def commit(
     p: Pass,
     own: Decisions,
     kept_at: np.ndarray,
-    staged: list[AtomicWriter],
+    staged: list[AtomicWriter | StagedFile],
     report: dict[str, Any] | None,
     summary: dict[str, Any],
     out: Path,
@@ -615,7 +666,7 @@ def commit(
         if what.decides and run.save_index:
             t0 = time.perf_counter()
             index_dir = p.work / "index.part"
-            kept_file = next(w for w in staged if w.path.name == "kept.jsonl")
+            kept_file = next(w for w in staged if w.path.stem == "kept")
             save_index(
                 index_dir,
                 p.spool.ids,
@@ -625,6 +676,7 @@ def commit(
                 config.text_field,
                 p.indexes,
                 p.prefix.size,
+                kept_file.path.name,
             )
             summary["timings"]["index"] = round(time.perf_counter() - t0, 3)
         if what.curates:
@@ -646,6 +698,9 @@ def commit(
         raise
     state.done(p.work)  # a kill from here on leaves a finished run, recognised as such
     shutil.rmtree(p.work, ignore_errors=True)  # the run is complete: its state goes
-    if what.curates and not what.decides:  # an earlier scan's decisions in this folder are stale
-        for name in ("dropped.jsonl", "clusters.jsonl", "pairs.jsonl"):
-            (out / name).unlink(missing_ok=True)
+    written = {w.path.name for w in staged}
+    if what.curates:  # an earlier run's tables in this folder (another format, a scan's decisions) are stale
+        for name in TABLES:
+            for ext in ("jsonl", "parquet"):
+                if f"{name}.{ext}" not in written:
+                    (out / f"{name}.{ext}").unlink(missing_ok=True)
