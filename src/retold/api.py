@@ -27,6 +27,10 @@ from retold.options import GROUPS, RUN_OPTIONS, VERB_GROUPS, Option, check_all
 from retold.result import ScanResult
 
 PathLike = str | Path
+#: A corpus: a path or paths (files, folders, ``-``), or one held in memory: a list of texts or
+#: of dicts, any iterable of them, a pandas or polars DataFrame, a pyarrow Table or a Hugging Face
+#: ``datasets.Dataset`` / ``IterableDataset`` (see :mod:`retold.corpus.memory`).
+Corpus = Any
 
 
 def verb_options(verb: str) -> dict[str, Option]:
@@ -43,10 +47,17 @@ def _inputs(inputs: PathLike | Sequence[PathLike]) -> list[str]:
 
 
 def _run(
-    verb: str, inputs: PathLike | Sequence[PathLike], out: PathLike, options: dict[str, Any], **fixed: Any
+    verb: str, inputs: Corpus, out: PathLike | None, options: dict[str, Any], **fixed: Any
 ) -> ScanResult:
     """Check ``options`` against the verb's table, split them into what the run computes
-    (:class:`ScanConfig`) and how it goes (``RunOptions``), and run."""
+    (:class:`ScanConfig`) and how it goes (``RunOptions``), and run. An in-memory corpus is
+    written to one file first (:func:`retold.corpus.memory.spill`): in ``out/.retold-input``,
+    removed once the run is complete (an interrupted run keeps it, to resume from); without
+    ``out``, in a temporary folder the result owns."""
+    import shutil
+    import tempfile
+
+    from retold.corpus.memory import kind_of, spill
     from retold.engine.local import RunOptions, run_scan
 
     check_all(options, verb_options(verb), verb)
@@ -54,12 +65,39 @@ def _run(
     if "against" in run:
         run["against"] = tuple(_inputs(run["against"])) if run["against"] else ()
     config = ScanConfig.build(**options, **fixed)
-    return run_scan(_inputs(inputs), Path(out), config, verb, RunOptions(**run))
+    kind = kind_of(inputs)
+    owned = Path(tempfile.mkdtemp(prefix="retold-")) if out is None else None
+    out_dir = owned / "out" if owned is not None else Path(out)  # type: ignore[arg-type]
+    spill_dir = owned / "input" if owned is not None else out_dir / ".retold-input"
+    try:
+        schema = None
+        if kind is None:
+            sources: Any = _inputs(inputs)
+        else:
+            spilled = spill(inputs, kind, spill_dir, config.text_field)
+            sources = [spilled.source]
+            if spilled.source.format == "parquet":
+                from retold.corpus.tables import input_schema
+
+                schema = input_schema([spilled.source.path])
+        result = run_scan(sources, out_dir, config, verb, RunOptions(**run))
+    except BaseException:
+        if owned is not None:
+            shutil.rmtree(owned, ignore_errors=True)
+        raise
+    if kind is not None and owned is None:  # complete: the copy of the corpus goes
+        shutil.rmtree(spill_dir, ignore_errors=True)
+    return result.bound(kind, owned, schema)
 
 
-def scan(inputs: PathLike | Sequence[PathLike], out: PathLike, **options: Any) -> ScanResult:
-    """Read, repair and deduplicate ``inputs``; write kept/dropped/quarantine/clusters/summary to
-    ``out``, the saved index to ``out/index`` and the audit (report.html, report.json).
+def scan(inputs: Corpus, out: PathLike | None = None, **options: Any) -> ScanResult:
+    """Read, repair and deduplicate ``inputs``; write kept/dropped/quarantine/clusters/pairs/summary
+    to ``out``, the saved index to ``out/index`` and the audit (report.html, report.json).
+
+    ``inputs``: paths, or a corpus in memory (a list of texts or dicts, a pandas or polars
+    DataFrame, a pyarrow Table, a ``datasets.Dataset`` or ``IterableDataset``); ``result.kept_data()``
+    gives the kept records back in that type. Without ``out`` the run works in a temporary
+    folder that the result removes when closed or garbage-collected.
 
     Raises :class:`retold.RetoldError` subclasses for problems with the run itself (missing
     input, unwritable output, a bad option value); bad records are quarantined, never raised.
@@ -67,13 +105,13 @@ def scan(inputs: PathLike | Sequence[PathLike], out: PathLike, **options: Any) -
     return _run("scan", inputs, out, options)
 
 
-def audit(inputs: PathLike | Sequence[PathLike], out: PathLike, **options: Any) -> ScanResult:
-    """Audit ``inputs``: write report.html and report.json to ``out``, no curated outputs; nothing
-    is dropped, the report says what would be."""
+def audit(inputs: Corpus, out: PathLike | None = None, **options: Any) -> ScanResult:
+    """Audit ``inputs`` (paths or a corpus in memory, as :func:`scan`): write report.html and
+    report.json to ``out``, no curated outputs; nothing is dropped, the report says what would be."""
     return _run("audit", inputs, out, options, drop=())
 
 
-def fix(inputs: PathLike | Sequence[PathLike], out: PathLike, **options: Any) -> ScanResult:
+def fix(inputs: Corpus, out: PathLike | None = None, **options: Any) -> ScanResult:
     """Run the repair stage alone: every readable record goes to ``out/kept.jsonl``, repaired, with
     ``retold.fixes`` naming what changed; unreadable units go to ``out/quarantine.jsonl``."""
     return _run("fix", inputs, out, options, levels=(), drop=(), drop_empty=False)
@@ -134,10 +172,20 @@ def _document(fn: Callable[..., Any], verb: str, leading: list[inspect.Parameter
 
 
 _POSITIONAL = inspect.Parameter.POSITIONAL_OR_KEYWORD
+_OPTIONAL_OUT = ["inputs", ("out", None)]
 for _fn, _lead in (
-    (scan, ["inputs", "out"]),
-    (audit, ["inputs", "out"]),
-    (fix, ["inputs", "out"]),
+    (scan, _OPTIONAL_OUT),
+    (audit, _OPTIONAL_OUT),
+    (fix, _OPTIONAL_OUT),
     (compare, ["a", "b", "out"]),
 ):
-    _document(_fn, _fn.__name__, [inspect.Parameter(p, _POSITIONAL) for p in _lead])
+    _document(
+        _fn,
+        _fn.__name__,
+        [
+            inspect.Parameter(p[0], _POSITIONAL, default=p[1])
+            if isinstance(p, tuple)
+            else inspect.Parameter(p, _POSITIONAL)
+            for p in _lead
+        ],
+    )

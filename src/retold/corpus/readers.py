@@ -74,11 +74,12 @@ def make_record(data: dict[str, Any], source: Source, line: int, opts: ReadOptio
 
 
 def record_id(data: dict[str, Any], source: Source, line: int, opts: ReadOptions) -> str:
-    """The id: ``--id-field`` (default ``id``) when the record has a non-null one, else file:line."""
+    """The id: ``--id-field`` (default ``id``) when the record has a non-null one, else file:line
+    (for an in-memory corpus, whose source has no id prefix: the record's position, from 0)."""
     key = opts.id_field or "id"
     value = data.get(key)
     if value is None or value == "":
-        return f"{source.id_prefix}:{line}"
+        return f"{source.id_prefix}:{line}" if source.id_prefix else str(line - 1)
     if isinstance(value, str):
         return value
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
