@@ -108,6 +108,30 @@ def test_ray_engine_with_one_worker(cluster: LoopbackCluster, tmp_path: Path) ->
         assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes(), name
 
 
+def test_ray_engine_takes_a_dataframe_from_the_api(cluster: LoopbackCluster, tmp_path: Path) -> None:
+    """An in-memory corpus runs on Ray as a file does: the same records come back, in its type."""
+    pytest.importorskip("pandas", reason="pandas is a dev extra (make test installs it)")
+    script = f"""
+import json, pandas as pd, retold
+from retold.demo.generator import generate_corpus
+df = pd.DataFrame(generate_corpus(120, seed=3)[0])
+outs = {{}}
+for engine in ("local", "ray"):
+    extra = {{"address": {cluster.address!r}}} if engine == "ray" else {{}}
+    with retold.scan(df, engine=engine, quiet=True, report=False, **extra) as result:
+        kept = result.kept_data()
+        assert type(kept).__name__ == "DataFrame", type(kept)
+        outs[engine] = (kept.to_json(), result.dropped_data().to_json(), result.dropped)
+assert outs["local"] == outs["ray"], "ray and local differ"
+print(json.dumps(outs["ray"][2]))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=cluster.env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1])  # something was dropped, on both engines
+
+
 def test_unreachable_address_fails_fast_with_a_message(tmp_path: Path) -> None:
     corpus = tmp_path / "c.jsonl"
     corpus.write_text('{"text": "one"}\n')
