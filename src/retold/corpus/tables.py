@@ -123,11 +123,14 @@ class Schema:
     """The columns of a table of records: each name with its Arrow type (None: JSON text).
 
     ``known``: the input's own schema (a Parquet input, a DataFrame), whose types win; columns
-    it does not name are typed from the values seen (:meth:`see`)."""
+    it does not name are typed from the values seen (:meth:`see`). ``nested_as_json``: nested
+    values (retold's own evidence, whose keys differ by level) are written as JSON text, so a
+    row read back gives the dict it was written from."""
 
-    def __init__(self, known: pa.Schema | None = None) -> None:
+    def __init__(self, known: pa.Schema | None = None, nested_as_json: bool = False) -> None:
         self.types: dict[str, pa.DataType | None] = {}
         self.fixed: set[str] = set()
+        self.nested_as_json = nested_as_json
         if known is not None:
             for f in known:
                 if f.name != NOTE:
@@ -143,6 +146,8 @@ class Schema:
                     self.types[name] = None
                 continue
             seen = _value_type(values)
+            if self.nested_as_json and seen is not None and pa.types.is_nested(seen):
+                seen = None
             self.types[name] = _merge(self.types[name], seen) if name in self.types else seen
 
     def arrow(self, note: bool) -> pa.Schema:
@@ -183,9 +188,10 @@ def _batches(path: Path) -> Iterator[list[dict[str, Any]]]:
 def jsonl_to_parquet(source: Path, dest: Path, known: pa.Schema | None, note: bool) -> int:
     """Write the JSONL file ``source`` as the Parquet file ``dest``; returns the rows written.
 
-    ``known``: the input's schema (its columns keep their types); ``note``: the lines carry a
-    ``retold`` annotation, written as a struct column."""
-    schema = Schema(known)
+    ``known``: the input's schema (its columns keep their types); ``note``: the lines are input
+    records carrying a ``retold`` annotation, written as a struct column (else they are retold's
+    own rows, whose nested values are written as JSON text)."""
+    schema = Schema(known, nested_as_json=not note)
     for rows in _batches(source):
         schema.see(rows)
     arrow = schema.arrow(note)
@@ -224,7 +230,7 @@ def read_table(out: Path, name: str, known: pa.Schema | None = None) -> pa.Table
         return pq.read_table(parquet)
     path = out / f"{name}.jsonl"
     note = name in ("kept", "dropped")
-    schema = Schema(known if note else None)
+    schema = Schema(known if note else None, nested_as_json=not note)
     batches = list(_batches(path)) if path.exists() else []
     for rows in batches:
         schema.see(rows)

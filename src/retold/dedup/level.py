@@ -104,6 +104,23 @@ class LevelIndex(ABC):
 
 
 @dataclass(frozen=True)
+class Replay:
+    """How ``retold recut`` makes a level's decision again without its models, from the verified
+    pairs a scan wrote to pairs.jsonl: the level verifies at a floor (``gains(options)`` gives
+    ``(floor, threshold)``) and applies its threshold ``threshold_option`` last, to each pair's
+    similarity as reported; so at a higher threshold its pairs are those of the scan that reach
+    it. ``saved(index_dir, manifest_entry, kept)``: the level's part of the new index/ for the
+    documents ``kept`` now, from the scan's (None when it cannot be made from it).
+
+    A level without a Replay is decided again by recut from the saved texts, with its own stage
+    and index (cheap for levels that hash)."""
+
+    threshold_option: str
+    gains: Callable[[Any], tuple[float, float]]
+    saved: Callable[[Path, dict[str, Any], np.ndarray], Any]
+
+
+@dataclass(frozen=True)
 class Level:
     """One duplicate level, as the registry lists it.
 
@@ -112,6 +129,8 @@ class Level:
     ``stage(options)``: the pass-1 stage. ``index(work, options, stage)``: the index, with a folder
     of its own for spill files. ``on``: detected unless ``--levels`` says otherwise; ``drops``:
     removed unless ``--drop`` says otherwise (else reported in clusters.jsonl and kept).
+    ``replay``: how recut decides the level again from pairs.jsonl (:class:`Replay`; None: from
+    the texts, with the level's own stage and index).
     """
 
     name: str
@@ -121,3 +140,4 @@ class Level:
     index: Callable[[Path, Any, Stage], LevelIndex]
     on: bool = True
     drops: bool = True
+    replay: Replay | None = None

@@ -54,7 +54,7 @@ from numba import njit, prange
 
 from retold.corpus.writers import reopen_at
 from retold.dedup.clusters import Decisions, rank_positions
-from retold.dedup.level import DecideContext, Level, LevelIndex, Outcome
+from retold.dedup.level import DecideContext, Level, LevelIndex, Outcome, Replay
 from retold.dedup.names import (
     PLACEHOLDER,
     find_names,
@@ -182,6 +182,17 @@ def gain_threshold(options: RetoldOptions) -> float:
     if options.threshold is not None:
         return options.threshold
     return STATIC_THRESHOLD if static_verifier(options) else TRANSFORMER_THRESHOLD
+
+
+def gain_floor(options: RetoldOptions) -> float:
+    """The order gain the level verifies its pairs at: the verifier's default, or a threshold
+    below it. Every gate (the alignment's, the stock-sentence check's groups of tellings, the
+    second look at near-verbatim pairs) works at this floor; the threshold is applied last, to
+    the verified pairs' gains as reported (4 decimals). So a pair's fate above the floor depends
+    on its own gain alone, and a finished scan can be cut again at any higher threshold from
+    its pairs.jsonl (:mod:`retold.engine.recut`) with the outputs a scan at that threshold gives."""
+    default = STATIC_THRESHOLD if static_verifier(options) else TRANSFORMER_THRESHOLD
+    return min(gain_threshold(options), default)
 
 
 #: The default models are English. A document is read by them when at least this share of its
@@ -1108,7 +1119,7 @@ class RetoldIndex(LevelIndex):
         stats.boilerplate_sentences += len(silent_rows)
         stats.long_documents += sum(t.cut for t in tellings)
         mine = dict(zip(docs.tolist(), tellings, strict=True))
-        threshold = gain_threshold(self.options)
+        threshold = gain_floor(self.options)
 
         def scored(at: np.ndarray, message: str, min_score: float = -np.inf) -> np.ndarray:
             """The order gains of the candidate pairs ``at`` (-inf: failed a gate), on both cores."""
@@ -1165,8 +1176,11 @@ class RetoldIndex(LevelIndex):
                 ok_right.append(b)
                 found[a, b] = match
         ok_left, ok_right = self._distinct(ok_left, ok_right, found, docs, mine, (flat, starts))
+        wanted = gain_threshold(self.options)  # last, on the gain as reported (see gain_floor)
         for a, b in zip(ok_left, ok_right, strict=True):  # names mapped only for the verified
             match, swapped = found[a, b]
+            if round(float(match.order_gain), 4) < wanted:
+                continue
             verifier.map_names(match, mine[a], mine[b], swapped)
             results[a, b] = found[a, b]
             told[a], told[b] = mine[a], mine[b]
@@ -1240,6 +1254,46 @@ class RetoldIndex(LevelIndex):
         return keep_left, keep_right
 
 
+class SavedSubset:
+    """The level's part of a recut's index/ (:class:`~retold.dedup.level.Replay`): the scan's
+    saved vectors of the documents kept now. ``worded``: which documents have a word (the scan
+    saved a vector for each kept one that has). A document kept now that the scan dropped had no
+    vector saved: the level is then left out of the new index, with a warning (an ``--against``
+    run with this level refuses that folder until it is scanned again)."""
+
+    def __init__(self, path: Path, entry: dict[str, Any], worded: np.ndarray) -> None:
+        self.path = path
+        self.entry = entry
+        self.worded = worded
+        self.warnings: list[str] = []
+
+    def save(self, dest: Path, start: int, kept: np.ndarray) -> dict[str, Any]:
+        if not self.entry:
+            return {}
+        docs = np.fromfile(self.path / f"{NAME}.docs.i64", dtype=np.int64)
+        want = kept[self.worded[kept]]
+        rows = np.searchsorted(docs, want)
+        inside = np.minimum(rows, max(len(docs) - 1, 0))
+        found = (rows < len(docs)) & (docs[inside] == want) if len(docs) else np.zeros(len(want), bool)
+        if not found.all():
+            self.warnings.append(
+                f"recut: index/ holds no {NAME} vectors: {int((~found).sum()):,} documents kept now were "
+                "dropped by the scan, which saved no vector of them; a later --against run with the "
+                f"{NAME} level refuses this folder until it is scanned again"
+            )
+            return {}
+        dim = int(self.entry["dim"])
+        vectors = np.memmap(self.path / f"{NAME}.vectors.f32", dtype=np.float32, mode="r").reshape(-1, dim)
+        spaces = np.fromfile(self.path / f"{NAME}.spaces.i8", dtype=np.int8)
+        with open(dest / f"{NAME}.vectors.f32", "wb") as fh:
+            for lo in range(0, len(rows), 65536):
+                fh.write(np.asarray(vectors[rows[lo : lo + 65536]]).tobytes())
+        del vectors
+        want.astype(np.int64).tofile(dest / f"{NAME}.docs.i64")
+        spaces[rows].astype(np.int8).tofile(dest / f"{NAME}.spaces.i8")
+        return {**self.entry, "documents": len(want)}
+
+
 LEVEL = Level(
     name=NAME,
     about="the same story told again with other names and words: names masked, sentence alignment in order",
@@ -1248,6 +1302,9 @@ LEVEL = Level(
     index=RetoldIndex,
     on=True,
     drops=False,
+    replay=Replay(
+        "retold_threshold", lambda options: (gain_floor(options), gain_threshold(options)), SavedSubset
+    ),
 )
 
 __all__ = [

@@ -43,7 +43,7 @@ from retold.dedup.clusters import REASONS, Decisions, KeepPolicy
 from retold.dedup.level import DecideContext, LevelIndex
 from retold.dedup.saved import Prefix, open_index, save_index, swap_in
 from retold.engine import lock, state
-from retold.engine.outputs import Names, write_outputs
+from retold.engine.outputs import Names, as_parquet, write_outputs
 from retold.engine.parallel import Workers, auto_workers, make_stages
 from retold.errors import BadOption, OutputNotWritable
 from retold.progress import progress
@@ -517,37 +517,12 @@ def write(
         raise
     staged: list[AtomicWriter | StagedFile] = [p.quarantine, *written]
     if fmt == "parquet":
-        staged = _as_parquet(p, staged, quiet)
-        kept_at[kept_at >= 0] = np.arange(int((kept_at >= 0).sum()))  # a row number, not a byte offset
+        from retold.corpus.tables import input_schema
+
+        known = input_schema(s.path for s in p.sources if s.format == "parquet" and s.path is not None)
+        staged, kept_at = as_parquet(staged, kept_at, p.work, known, quiet)
     p.timings["write"] = time.perf_counter() - t0
     return staged, kept_at
-
-
-def _as_parquet(
-    p: Pass, staged: list[AtomicWriter | StagedFile], quiet: bool
-) -> list[AtomicWriter | StagedFile]:
-    """Each staged JSONL table written again as Parquet; the JSONL parts go."""
-    from retold.corpus.tables import input_schema, jsonl_to_parquet
-
-    known = input_schema(s.path for s in p.sources if s.format == "parquet" and s.path is not None)
-    parquet: list[AtomicWriter | StagedFile] = []
-    try:
-        for w in progress(staged, "write parquet", quiet, unit=" file"):
-            name = w.path.name.removesuffix(".jsonl")
-            tmp = p.work / f"{name}.parquet.part"
-            records = name in (
-                "kept",
-                "dropped",
-            )  # input records with retold's note; the rest are retold's own
-            jsonl_to_parquet(w.tmp, tmp, known if records else None, note=records)
-            parquet.append(StagedFile(w.path.with_name(f"{name}.parquet"), tmp))
-    except BaseException:
-        for f in parquet:
-            f.abort()
-        raise
-    for w in staged:  # the JSONL parts go (quarantine.part stays for a resumed run until the commit)
-        w.abort()
-    return parquet
 
 
 def summarise(

@@ -168,6 +168,38 @@ def write_outputs(
     return writers, kept_at
 
 
+def as_parquet(
+    staged: list[Any], kept_at: np.ndarray, work: Path, known: Any, quiet: bool
+) -> tuple[list[Any], np.ndarray]:
+    """Each staged JSONL table (:func:`write_outputs`' writers, and quarantine's) written again as
+    Parquet in ``work`` (:func:`retold.corpus.tables.jsonl_to_parquet`; ``known``: the input's
+    Arrow schema, for kept and dropped); the JSONL parts go. ``kept_at`` becomes each kept
+    document's row in kept.parquet."""
+    from retold.corpus.tables import jsonl_to_parquet
+    from retold.corpus.writers import StagedFile
+
+    parquet: list[Any] = []
+    try:
+        for w in progress(staged, "write parquet", quiet, unit=" file"):
+            name = w.path.name.removesuffix(".jsonl")
+            tmp = work / f"{name}.parquet.part"
+            records = name in (
+                "kept",
+                "dropped",
+            )  # input records with retold's note; the rest are retold's own
+            jsonl_to_parquet(w.tmp, tmp, known if records else None, note=records)
+            parquet.append(StagedFile(w.path.with_name(f"{name}.parquet"), tmp))
+    except BaseException:
+        for f in parquet:
+            f.abort()
+        raise
+    for w in staged:  # the JSONL parts go (a resumable quarantine.part stays until the commit)
+        w.abort()
+    rows = kept_at.copy()
+    rows[rows >= 0] = np.arange(int((rows >= 0).sum()))  # a row number, not a byte offset
+    return parquet, rows
+
+
 def cluster_name(d: Decisions, level: str, i: int) -> str | None:
     lc = d.levels.get(level)
     if lc is None or lc.cluster[i] < 0:
