@@ -50,6 +50,23 @@ def test_quiet_prints_nothing(tmp_path: Path) -> None:
     assert result.exit_code == 0 and result.output == ""
 
 
+def test_recut_from_the_command_line(tmp_path: Path) -> None:
+    src = make_input(tmp_path)
+    out = tmp_path / "out"
+    assert CliRunner().invoke(cli, ["scan", str(src), "--out", str(out), "-q"]).exit_code == 0
+    result = CliRunner().invoke(cli, ["recut", str(out), "--drop", "near"])
+    assert result.exit_code == 0, result.output
+    assert "52 documents in: kept 50, dropped 0 (none), quarantined 2" in result.output
+    assert "exact: 7 clusters, 43 documents; reported, kept" in result.output
+    assert check_invariant(out)["recut"]["changed"]["drop"] == {"scanned": ["exact", "near"], "now": ["near"]}
+    below = CliRunner().invoke(cli, ["recut", str(out), "--retold-threshold", "0.001"])
+    assert below.exit_code == 2 and "recut can only raise it (asked 0.001)" in below.output
+    missing = CliRunner().invoke(cli, ["recut", str(tmp_path / "nowhere")])
+    assert (
+        missing.exit_code == 1 and "is not a folder" in missing.output and "Traceback" not in missing.output
+    )
+
+
 @pytest.mark.parametrize(
     "args, code, message",
     [

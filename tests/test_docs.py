@@ -13,7 +13,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-VERBS = ("scan", "audit", "compare", "fix", "demo")
+VERBS = ("scan", "audit", "compare", "fix", "recut", "demo")
 
 
 def help_text(verb: str) -> str:

@@ -9,7 +9,7 @@ the ``retold`` command are one design: ``retold scan a.jsonl --out X --keep long
 # when it is first imported, which would otherwise replace the retold.audit() verb below.
 import retold.audit as _audit_package  # noqa: F401
 from retold._version import __version__
-from retold.api import audit, compare, demo, fix, scan
+from retold.api import audit, compare, demo, fix, recut, scan
 from retold.config import ScanConfig
 from retold.errors import RetoldError
 from retold.result import ScanResult
@@ -23,5 +23,6 @@ __all__ = [
     "compare",
     "demo",
     "fix",
+    "recut",
     "scan",
 ]

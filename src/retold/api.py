@@ -142,6 +142,42 @@ def compare(a: PathLike, b: PathLike, out: PathLike, **options: Any) -> Any:
     return compare_reports(out, str(a), str(b), pick(texts_a), pick(texts_b), lang=config.lang)
 
 
+def recut(
+    out: PathLike | ScanResult,
+    *,
+    near_threshold: float | None = None,
+    retold_threshold: float | None = None,
+    drop: str | Sequence[str] | None = None,
+    quiet: bool = True,
+) -> ScanResult:
+    """Decide the finished scan in ``out`` (its folder, or its result) again at other thresholds
+    or drop levels, from what it saved, without its inputs; rewrites its outputs in place.
+
+    None keeps what the scan used. A retold threshold at or above the scanned one is replayed
+    from pairs.jsonl in seconds; a near threshold (either way) re-sketches the saved texts, and
+    decides the retold level again with its models when the near copies it compares change. The
+    outputs are those a scan at these settings writes. Raises :class:`retold.errors.BadOption`
+    below the scanned retold threshold and :class:`retold.engine.recut.NotRecuttable` for a
+    folder that is not a finished scan; each message names the next step.
+
+    Given a result, returns a result of the same kind (``kept_data()`` in the same type), which
+    takes over the temporary folder of a run given no ``out``.
+    """
+    from retold.engine.recut import recut as recut_folder
+
+    given = out if isinstance(out, ScanResult) else None
+    folder = given.out if given is not None else Path(out)  # type: ignore[arg-type]
+    if given is not None:
+        given._check_open()
+    result = recut_folder(
+        folder, near_threshold=near_threshold, retold_threshold=retold_threshold, drop=drop, quiet=quiet
+    )
+    if given is None:
+        return result
+    owned = given.detach()
+    return result.bound(given.input_kind, owned, given.input_schema)
+
+
 def demo(out: PathLike = "retold-demo", *, stories: int = 200, seed: int = 0, quiet: bool = True) -> Any:
     """Generate a seeded demo corpus with planted defects, scan it, and score the scan per kind.
 

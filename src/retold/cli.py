@@ -231,6 +231,49 @@ def fix(inputs: tuple[str, ...], out: str, **options: Any) -> None:
     report(api.fix(list(inputs), out, **options), options["quiet"])
 
 
+def _as_scanned(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The scan's option ``name`` for recut: no default (as the scan had it)."""
+    import dataclasses
+
+    opt = api.option_table()[name]
+    if name == "drop":  # not the levels' default drop: the scan's
+        levels = ", ".join(lv.name for lv in registry.levels())
+        return click.option(
+            "--drop", "drop", default=None, help=f"{opt.help} Levels: {levels} [default: as scanned]."
+        )
+    return click_option(dataclasses.replace(opt, default=None, shown_default="as scanned"))
+
+
+@cli.command()
+@click.argument("out", type=click.Path(file_okay=False))
+@_as_scanned("near_threshold")
+@_as_scanned("retold_threshold")
+@_as_scanned("drop")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars and no summary lines.")
+@handle_errors
+def recut(
+    out: str, near_threshold: float | None, retold_threshold: float | None, drop: str | None, quiet: bool
+) -> None:
+    """Decide the finished scan in OUT again at other thresholds or drop levels, without its inputs.
+
+    A --retold-threshold at or above the scanned one is replayed from OUT/pairs.jsonl in seconds
+    (below it, run a new scan); a --near-threshold, up or down, sketches the saved texts again
+    (and the retold level compares the documents again with its models when the near copies it
+    saw change). kept, dropped, clusters, pairs, summary.json and index/ are rewritten in place,
+    as a scan at these settings writes them; the report goes (it described the scan's decisions).
+
+    \b
+    Example:
+        retold recut curated/ --retold-threshold 0.03 --drop exact,near,retold
+    """
+    report(
+        api.recut(
+            out, near_threshold=near_threshold, retold_threshold=retold_threshold, drop=drop, quiet=quiet
+        ),
+        quiet,
+    )
+
+
 @cli.command()
 @click.option(
     "--out",

@@ -105,6 +105,13 @@ class ScanResult:
         """This result, knowing the kind of corpus it came from and owning ``owned``."""
         return replace(self, input_kind=input_kind, owned=owned, input_schema=input_schema)
 
+    def detach(self) -> Path | None:
+        """Give up the temporary folder this result owns (another result takes it over)."""
+        finalizer = getattr(self, "_finalizer", None)
+        if finalizer is not None:
+            finalizer.detach()
+        return self.owned
+
     def close(self) -> None:
         """Remove the temporary folder of a run given no ``out`` (nothing for one given ``out``)."""
         finalizer = getattr(self, "_finalizer", None)

@@ -233,3 +233,18 @@ def test_interrupted_in_memory_run_keeps_its_input_to_resume(tmp_path: Path, mon
     monkeypatch.undo()
     result = retold.scan(frame(), out=tmp_path / "out", **FAST)
     assert result.kept == 3 and not (tmp_path / "out" / ".retold-input").exists()
+
+
+def test_recut_a_result_gives_a_result_of_its_kind() -> None:
+    result = retold.scan(frame(), report=False, quiet=True)
+    again = retold.recut(result, drop="near")  # exact copies kept now, reported
+    assert isinstance(again.kept_data(), pd.DataFrame) and again.kept == 4
+    assert list(again.kept_data()["retold_cluster_id"].dropna()) == []  # kept records carry no cluster
+    folder = again.owned
+    del result  # the first result gave its folder up: collecting it removes nothing
+    import gc
+
+    gc.collect()
+    assert folder is not None and folder.exists()
+    again.close()
+    assert not folder.exists()
