@@ -248,3 +248,26 @@ def test_recut_a_result_gives_a_result_of_its_kind() -> None:
     assert folder is not None and folder.exists()
     again.close()
     assert not folder.exists()
+
+
+def test_audit_takes_a_dataframe(tmp_path: Path) -> None:
+    result = retold.audit(frame(), out=tmp_path / "a", levels="exact,near", quiet=True)
+    report = json.loads((tmp_path / "a" / "report.json").read_text())
+    assert result.documents_in == 4 and report["documents_in"] == 4
+    assert not (tmp_path / "a" / ".retold-input").exists()
+
+
+def test_a_missing_library_names_its_extra(monkeypatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "polars" else real(name, *a)
+    )
+    with (
+        retold.scan(TEXTS, **FAST) as result,
+        pytest.raises(ModuleNotFoundError, match=r"pip install 'retold\[polars\]'"),
+    ):
+        result.kept_data(as_="polars")
+    with retold.scan(TEXTS, **FAST) as result, pytest.raises(ValueError, match="as_ must be one of"):
+        result.kept_data(as_="excel")
