@@ -45,6 +45,8 @@ class ScanConfig:
     audit_sample: the audit's metrics, premise clusters and phrases are computed on at most this
         many documents, spread evenly over the corpus (default 20,000; the report says so).
     output_format: ``jsonl``, ``parquet``, or ``auto`` (default): Parquet when every input is.
+    group_by: a field of the records naming each document's group; the report then ranks the
+        groups side by side (:mod:`retold.audit.groups`).
     level_values: the levels' own options as given, by option name (``near_threshold``…); each
         level's options object (:meth:`options`) holds them with its defaults.
     """
@@ -63,6 +65,8 @@ class ScanConfig:
     lang: str = _general("lang")
     audit_sample: int = _general("audit_sample")
     output_format: str = _general("output_format")
+    group_by: str | None = None
+    group_sort: str = _general("group_sort")
     level_values: tuple[tuple[str, Any], ...] = ()
     _options: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 

@@ -227,6 +227,31 @@ GENERAL: tuple[Option, ...] = (
         low=1,
     ),
     Option(
+        "group_by",
+        None,
+        "Field naming each document's group (a model, a prompt, a run): the report ranks the groups "
+        "side by side (diversity on equal samples, stock phrases, copies within and across groups, "
+        "premise coverage).",
+        group="audit",
+    ),
+    Option(
+        "group_sort",
+        "compression",
+        "Column the --group-by table is ranked by (the direction that means more diverse comes first).",
+        group="audit",
+        choices=(
+            "compression",
+            "distinct_4",
+            "self_repetition",
+            "vendi_share",
+            "mean_similarity",
+            "stock_density",
+            "within_share",
+            "across_share",
+            "premise_coverage",
+        ),
+    ),
+    Option(
         "lang",
         "auto",
         "Corpus language for wordfreq (en, ru, de, …; auto: guessed from common words).",

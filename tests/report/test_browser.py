@@ -42,14 +42,14 @@ def chromium(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.timeout(300)
 def test_report_renders_and_no_script_runs(tmp_path: Path) -> None:
-    retold.scan(hostile_corpus(tmp_path), out=tmp_path / "out")
+    retold.scan(hostile_corpus(tmp_path), out=tmp_path / "out", group_by="model")
     page = (tmp_path / "out" / "report.html").resolve().as_uri()
 
     dom = chromium("--dump-dom", page, cwd=tmp_path)
     assert dom.returncode == 0, dom.stderr[-2000:]
     html = dom.stdout
     assert "<title>retold report" in html and "PWNED" not in html.split("</title>")[0]
-    assert "Diversity metrics" in html and "Example pairs" in html
+    assert "Diversity metrics" in html and "Example pairs" in html and "Groups side by side" in html
     assert "&lt;script&gt;document.title" in html  # the hostile text is there, as text
     assert "<script" not in html.lower()
     assert "<img" not in html.lower()  # no element was made from corpus text

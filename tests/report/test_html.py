@@ -21,7 +21,8 @@ def hostile_corpus(tmp_path: Path) -> Path:
     rows = []
     for i in range(12):
         text = HOSTILE[i % 3] + f" Then the fox met the hen number {i} near the old mill by the river."
-        rows.append({"id": f'<b id="x{i}">doc{i}</b>', "text": text})
+        model = f'<img src=x onerror="alert({i % 2})">model-{i % 2}'  # hostile group names (--group-by model)
+        rows.append({"id": f'<b id="x{i}">doc{i}</b>', "text": text, "model": model})
     rows.append({"id": "copy", "text": rows[0]["text"]})  # an exact copy: shown as an example pair
     path = tmp_path / "hostile.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
@@ -29,13 +30,14 @@ def hostile_corpus(tmp_path: Path) -> Path:
 
 
 def test_hostile_text_is_escaped_everywhere(tmp_path: Path) -> None:
-    retold.scan(hostile_corpus(tmp_path), out=tmp_path / "out")
+    retold.scan(hostile_corpus(tmp_path), out=tmp_path / "out", group_by="model")
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert f'content="{CSP}"' in page and "script-src" not in CSP and "default-src 'none'" in CSP
     assert not re.search(r"<script", page, re.I)
     assert not re.search(r"<img|<svg[^>]*onload|<[^>]*onerror", page, re.I)  # only as escaped text
     assert "&lt;script&gt;" in page and "&lt;img src=x onerror=" in page
     assert '<b id="x0">' not in page and "&lt;b id=&quot;x0&quot;&gt;" in page
+    assert "Groups side by side" in page and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;model-1" in page
     assert "http://" not in page and "https://" not in page  # nothing to fetch
 
 

@@ -100,3 +100,13 @@ def texts_at(path: Path, positions: Iterable[int], text_field: str) -> dict[int,
                 if len(out) == len(wanted):
                     break
     return out
+
+
+def field_values(path: Path, field: str) -> list[Any]:
+    """The value of ``field`` in every spooled record, in order (None where a record lacks it)."""
+    out: list[Any] = []
+    with open(path, encoding="utf-8", newline="\n") as fh:
+        for line in fh:
+            record: dict[str, Any] = json.loads(line.rstrip("\n").partition("\t")[2])
+            out.append(record.get(field))
+    return out

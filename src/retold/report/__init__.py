@@ -17,7 +17,7 @@ import numpy as np
 
 from retold.audit import audit_texts, premise, sample_positions
 from retold.audit.language import detect_language
-from retold.corpus.spool import texts_at, texts_in_blocks
+from retold.corpus.spool import field_values, texts_at, texts_in_blocks
 from retold.corpus.writers import AtomicWriter, pretty_json, staged_files
 from retold.dedup.clusters import REASONS
 from retold.report.html import render
@@ -104,6 +104,8 @@ def audit_report(
         )
     labels = np.full(n, -1, dtype=np.int64)
     labels[np.flatnonzero(~empty)] = premises.labels
+    if config.group_by is not None:
+        audit["groups"] = grouped(spool, decisions, ~empty, labels, audit, config, lang)
     return {
         "levels": level_rows(decisions, detected, tuple(config.drop or ())),
         "pairs": shown,
@@ -113,6 +115,46 @@ def audit_report(
 
 
 PREMISE_LABELS = "_premise_labels"  # (ids, label per document): premises.jsonl, not report.json
+
+
+def grouped(
+    spool: Path,
+    decisions: Decisions,
+    present: np.ndarray,
+    premise_labels: np.ndarray,
+    audit: dict[str, Any],
+    config: ScanConfig,
+    lang: str,
+) -> dict[str, Any]:
+    """The groups' table of ``--group-by`` (:mod:`retold.audit.groups`)."""
+    from retold.audit import document_vectors
+    from retold.audit.groups import compare_groups, group_names
+
+    assert config.group_by is not None
+    values = field_values(spool, config.group_by)
+    labels, names, pooled = group_names(values)
+    stock = [(p["phrase"], len(p["phrase"].split())) for p in audit["stock"]["phrases"]]
+    pairs = {
+        level: [(better, worse) for better, worse, _, _ in chunks]
+        for level, chunks in decisions.pairs.items()
+    }
+
+    def vectors_of(texts: list[str]) -> np.ndarray | None:
+        return document_vectors(texts, config.value("embedder"), lang)[0]
+
+    return compare_groups(
+        config.group_by,
+        labels,
+        names,
+        pooled,
+        present,
+        lambda docs: texts_at(spool, docs, config.text_field),
+        vectors_of,
+        stock,
+        pairs,
+        premise_labels,
+        config.group_sort,
+    )
 
 
 def all_premises(

@@ -34,6 +34,7 @@ td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 white-space:pre-wrap;overflow-wrap:anywhere;max-height:340px;overflow:auto}
 mark{background:#ffe58a}.note{color:#555;font-size:13px}svg{background:#fff;border:1px solid #e2e2e2;border-radius:6px}
 .tag{display:inline-block;background:#eef;border-radius:4px;padding:0 5px;margin:1px;font-size:13px}
+table.groups td,table.groups th{font-size:13px;padding:4px 6px}table.groups td.g{overflow-wrap:anywhere;max-width:220px}
 """
 
 
@@ -149,9 +150,12 @@ def render(report: dict[str, Any]) -> str:
                 ("pairs", "example pairs"),
             )
         )
+        + (' · <a href="#groups">groups</a>' if audit.get("groups") else "")
         + "</p>",
     ]
     out.append(_counts(report))
+    if audit.get("groups"):
+        out.append(_groups(audit["groups"]))
     out.append(_metrics(audit))
     out.append(_plots(audit))
     out.append(_premise(audit))
@@ -160,6 +164,79 @@ def render(report: dict[str, Any]) -> str:
     out.append(_notes(report, audit))
     out.append("</main></body></html>")
     return "\n".join(out)
+
+
+#: The groups' table: (key, heading, digits, what higher means).
+GROUP_COLUMNS = (
+    ("documents", "documents", 0, ""),
+    ("compression", "compression", 2, "higher: more repetitive"),
+    ("distinct_4", "distinct-4", 3, "higher: more varied"),
+    ("self_repetition", "self-repetition", 3, "share of 4-grams also in another of the group's documents"),
+    ("vendi_share", "Vendi / n", 4, "higher: more varied (document vectors)"),
+    ("mean_similarity", "mean cosine", 3, "higher: more alike"),
+    ("stock_density", "stock / 1k words", 2, "the corpus's stock phrases per 1,000 words"),
+    ("within_share", "copies within", 3, "share of its documents in a verified pair inside the group"),
+    ("across_share", "copies across", 3, "share in a verified pair with another group"),
+    ("premises_reached", "premises", 0, "premise clusters its documents reach"),
+)
+
+
+def _groups(g: dict[str, Any]) -> str:
+    """The groups side by side, ranked by one column, with each column's spread."""
+    head = "".join(
+        f'<th title="{esc(why)}">{esc(label)}{" ▼" if key == g.get("sorted_by") else ""}</th>'
+        for key, label, _, why in GROUP_COLUMNS
+    )
+    body, over = [], []
+    for r in g.get("rows", []):
+        cells = "".join(
+            f"<td class=n>{fmt(r.get(key), digits) if digits else fmt(r.get(key))}</td>"
+            for key, _, digits, _ in GROUP_COLUMNS
+        )
+        mark = " *" if r.get("smaller_sample") else ""
+        body.append(
+            f"<tr><td class=n>{r.get('rank')}</td><td class=g>{esc(r['group'])}{mark}</td>{cells}</tr>"
+        )
+        tags = " ".join(f'<span class="tag">{esc(p["phrase"])}</span>' for p in r.get("overused", [])[:8])
+        over.append(f"<tr><td class=g>{esc(r['group'])}</td><td>{tags or '–'}</td></tr>")
+    label = {key: name for key, name, _, _ in GROUP_COLUMNS}
+    spread = "; ".join(
+        f"{esc(label.get(key, key))} {fmt(v['min'], 3)}–{fmt(v['max'], 3)}"
+        for key, v in (g.get("spread") or {}).items()
+    )
+    pooled = g.get("pooled") or {}
+    notes = [
+        f"grouped by the field <b>{esc(g.get('field'))}</b>; sorted by {esc(g.get('sorted_by'))} "
+        f"({'higher' if g.get('higher_is_more_diverse') else 'lower'} = more diverse first). Compression, "
+        f"distinct-n, self-repetition, Vendi / n and the mean cosine are measured on "
+        f"{fmt(g.get('sample_size'))} documents of every group, evenly spread (* a smaller group: all of it).",
+        f"spread across groups: {spread}" if spread else "",
+    ]
+    if g.get("none"):
+        n = g["none"]
+        notes.append(f"{fmt(n)} document{'s lack' if n != 1 else ' lacks'} the field: the group (none)")
+    if pooled.get("groups"):
+        notes.append(
+            f"{fmt(pooled['groups'])} smaller groups ({fmt(pooled['documents'])} documents) are pooled as (other)"
+        )
+    shared = g.get("shared_between") or []
+    if shared:
+        notes.append(
+            "groups that share the most verified pairs: "
+            + "; ".join(
+                f"{esc(s['a'])} – {esc(s['b'])}: {fmt(s['pairs'])} {esc(s['level'])}" for s in shared[:8]
+            )
+        )
+    return (
+        "<h2 id=groups>Groups side by side</h2>"
+        + "".join(f"<p class=note>{n}</p>" for n in notes if n)
+        + f"<table class=groups><tr><th>rank</th><th>group</th>{head}</tr>"
+        + "".join(body)
+        + "</table><h3>Phrases each group over-uses against the other groups</h3>"
+        + "<table class=groups><tr><th>group</th><th>phrases (log-odds z ≥ 3, in 5% of its documents)</th></tr>"
+        + "".join(over)
+        + "</table>"
+    )
 
 
 def _counts(report: dict[str, Any]) -> str:
