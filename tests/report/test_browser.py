@@ -50,6 +50,7 @@ def test_report_renders_and_no_script_runs(tmp_path: Path) -> None:
     html = dom.stdout
     assert "<title>retold report" in html and "PWNED" not in html.split("</title>")[0]
     assert "Diversity metrics" in html and "Example pairs" in html and "Groups side by side" in html
+    assert "Map of the corpus" in html and html.count("<circle") >= 13
     assert "&lt;script&gt;document.title" in html  # the hostile text is there, as text
     assert "<script" not in html.lower()
     assert "<img" not in html.lower()  # no element was made from corpus text

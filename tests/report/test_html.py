@@ -121,3 +121,21 @@ def test_premises_label_every_kept_and_dropped_document(tmp_path: Path) -> None:
         if r["premise"] is not None:
             counted[r["premise"]] = counted.get(r["premise"], 0) + 1
     assert counted == sizes
+
+
+def test_the_map_shows_every_document_or_an_even_sample(tmp_path: Path, monkeypatch) -> None:
+    from retold import report as report_module
+
+    retold.scan(hostile_corpus(tmp_path), out=tmp_path / "out")
+    m = json.loads((tmp_path / "out" / "report.json").read_text())["audit"]["map"]
+    assert m["shown"] == m["documents"] == 13 and len(m["x"]) == len(m["kind"]) == 13
+    assert all(0 <= v <= 1 for v in m["x"] + m["y"]) and m["kind"].count("exact") == 1  # the copy, ringed
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "Map of the corpus" in page and "13 of 13 documents" in page and "repeats another (exact)" in page
+    monkeypatch.setattr(report_module, "MAP_POINTS", 5)  # a large corpus: an even sample, said so
+    retold.scan(hostile_corpus(tmp_path), out=tmp_path / "small", report=True)
+    m = json.loads((tmp_path / "small" / "report.json").read_text())["audit"]["map"]
+    assert (
+        m["shown"] == 5
+        and "5 of 13 documents (an even sample)" in (tmp_path / "small" / "report.html").read_text()
+    )

@@ -124,7 +124,11 @@ def audit_texts(
             "self_repetition": [None if np.isnan(v) else round(float(v), 4) for v in per_doc_rep],
         },
         "timings": {k: round(v, 3) for k, v in timings.items()},
+        VECTORS: vectors,  # for the map (retold.report): not written to report.json
     }
+
+
+VECTORS = "_vectors"
 
 
 __all__ = ["AUDIT_SAMPLE", "audit_texts", "detect_language", "sample_positions"]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from retold.audit import audit_texts, premise, sample_positions
+from retold.audit import VECTORS, audit_texts, premise, sample_positions
 from retold.audit.language import detect_language
 from retold.corpus.spool import field_values, texts_at, texts_in_blocks
 from retold.corpus.writers import AtomicWriter, pretty_json, staged_files
@@ -104,6 +104,9 @@ def audit_report(
         )
     labels = np.full(n, -1, dtype=np.int64)
     labels[np.flatnonzero(~empty)] = premises.labels
+    vectors = audit.pop(VECTORS, None)
+    if vectors is not None:
+        audit["map"] = corpus_map(vectors, np.asarray(positions), labels, decisions, n)
     if config.group_by is not None:
         audit["groups"] = grouped(spool, decisions, ~empty, labels, audit, config, lang)
     return {
@@ -115,6 +118,52 @@ def audit_report(
 
 
 PREMISE_LABELS = "_premise_labels"  # (ids, label per document): premises.jsonl, not report.json
+#: The map shows at most this many documents (an even sample of the audited ones).
+MAP_POINTS = 4000
+#: Premise clusters given their own colour on the map (the largest); the others are grey.
+MAP_COLOURS = 10
+
+
+def corpus_map(
+    vectors: np.ndarray,
+    positions: np.ndarray,
+    premise_labels: np.ndarray,
+    decisions: Decisions,
+    documents: int,
+) -> dict[str, Any]:
+    """The audited documents' vectors projected on their first two principal axes (deterministic:
+    an SVD, signs fixed), at most :data:`MAP_POINTS` of them evenly spread; each point with its
+    premise cluster and the closest level that found it to repeat another document (``""``: none)."""
+    pick = sample_positions(len(positions), MAP_POINTS)
+    x = np.asarray(vectors, dtype=np.float64)[pick]
+    docs = positions[pick]
+    if len(x) < 3:
+        return {"documents": documents, "shown": 0}
+    x = x - x.mean(axis=0)
+    _, s, vt = np.linalg.svd(x, full_matrices=False)
+    axes = vt[:2] * np.sign(vt[:2].sum(axis=1, keepdims=True) + 1e-12)  # the same picture every run
+    xy = x @ axes.T
+    share = (s[:2] ** 2).sum() / max((s**2).sum(), 1e-12)
+    kind = np.full(len(docs), "", dtype=object)
+    index = np.arange(decisions.n)
+    for level, lc in decisions.levels.items():
+        member = (lc.cluster >= 0) & (lc.keeper != index) & (lc.keeper >= 0)
+        for d in np.flatnonzero(member[docs]).tolist():
+            if kind[d] == "":  # levels run closest first: the closest says what the document is
+                kind[d] = level
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    xy = (xy - lo) / np.where(hi - lo > 0, hi - lo, 1.0)
+    return {
+        "documents": documents,
+        "shown": len(docs),
+        "projection": "the document vectors' first two principal axes",
+        "variance_shown": round(float(share), 4),
+        "x": [round(float(v), 4) for v in xy[:, 0]],
+        "y": [round(float(v), 4) for v in xy[:, 1]],
+        "premise": [int(v) for v in premise_labels[docs]],
+        "kind": [str(k) for k in kind],
+        "coloured": MAP_COLOURS,
+    }
 
 
 def grouped(

@@ -145,6 +145,7 @@ def render(report: dict[str, Any]) -> str:
                 ("counts", "counts"),
                 ("metrics", "metrics"),
                 ("plots", "plots"),
+                ("map", "map"),
                 ("premise", "premise clusters"),
                 ("stock", "stock phrases"),
                 ("pairs", "example pairs"),
@@ -158,6 +159,7 @@ def render(report: dict[str, Any]) -> str:
         out.append(_groups(audit["groups"]))
     out.append(_metrics(audit))
     out.append(_plots(audit))
+    out.append(_map(audit.get("map") or {}, list((report.get("levels") or {}).keys())))
     out.append(_premise(audit))
     out.append(_stock(audit))
     out.append(_pairs(report.get("pairs", [])))
@@ -179,6 +181,8 @@ GROUP_COLUMNS = (
     ("across_share", "copies across", 3, "share in a verified pair with another group"),
     ("premises_reached", "premises", 0, "premise clusters its documents reach"),
 )
+#: Names of the spread's columns that the table does not show.
+SPREAD_NAMES = {"premise_coverage": "share of premise clusters reached"}
 
 
 def _groups(g: dict[str, Any]) -> str:
@@ -199,7 +203,7 @@ def _groups(g: dict[str, Any]) -> str:
         )
         tags = " ".join(f'<span class="tag">{esc(p["phrase"])}</span>' for p in r.get("overused", [])[:8])
         over.append(f"<tr><td class=g>{esc(r['group'])}</td><td>{tags or '–'}</td></tr>")
-    label = {key: name for key, name, _, _ in GROUP_COLUMNS}
+    label = {key: name for key, name, _, _ in GROUP_COLUMNS} | SPREAD_NAMES
     spread = "; ".join(
         f"{esc(label.get(key, key))} {fmt(v['min'], 3)}–{fmt(v['max'], 3)}"
         for key, v in (g.get("spread") or {}).items()
@@ -311,6 +315,92 @@ def _plots(audit: dict[str, Any]) -> str:
         + "<h3>Top stock phrases (score)</h3>"
         + bars(phrases)
     )
+
+
+#: Premise clusters' colours on the map (the largest clusters; the rest grey), and the rings that mark
+#: a document repeating another, by level, closest level first.
+PALETTE = (
+    "#4e79a7",
+    "#f28e2b",
+    "#59a14f",
+    "#e15759",
+    "#76b7b2",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#17becf",
+)
+RINGS = ("#111111", "#555555", "#d62728", "#9467bd", "#8c564b")
+
+
+def _map(m: dict[str, Any], levels: list[str], width: int = 760, height: int = 520) -> str:
+    """Every shown document as a point of the 2-D projection: filled by premise cluster (the largest
+    in colour, others grey, alone hollow), ringed by the level that found it repeating another.
+    Translucent points let dense regions show darker at 50,000 documents; at 50 each point stands out."""
+    if not m.get("shown"):
+        return ""
+    n = m["shown"]
+    radius = 4.5 if n <= 300 else 3.0 if n <= 1500 else 2.2
+    opacity = 0.9 if n <= 300 else 0.6 if n <= 1500 else 0.45
+    pad = 44
+    ring_of = {level: RINGS[k % len(RINGS)] for k, level in enumerate(levels)}
+    coloured = int(m.get("coloured", len(PALETTE)))
+    dots, rings = [], []
+    for x, y, p, kind in zip(m["x"], m["y"], m["premise"], m["kind"], strict=True):
+        cx = pad + x * (width - 2 * pad)
+        cy = height - pad - y * (height - 2 * pad)
+        if p < 0:
+            dots.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{radius}" fill="none" stroke="#bbb"/>')
+        else:
+            colour = PALETTE[p] if p < min(coloured, len(PALETTE)) else "#c7c7c7"
+            dots.append(
+                f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{radius}" fill="{colour}" fill-opacity="{opacity}"/>'
+            )
+        if kind:
+            rings.append(
+                f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{radius + 2}" fill="none" '
+                f'stroke="{ring_of.get(kind, "#000")}" stroke-width="1.3"/>'
+            )
+    legend = []
+    lx = pad
+    for k in range(min(coloured, len(PALETTE))):
+        legend.append(
+            f'<circle cx="{lx + 5}" cy="14" r="5" fill="{PALETTE[k]}"/><text x="{lx + 13}" y="18" font-size="11">{k}</text>'
+        )
+        lx += 34
+    legend.append(
+        f'<circle cx="{lx + 5}" cy="14" r="5" fill="#c7c7c7"/><text x="{lx + 13}" y="18" font-size="11">other</text>'
+    )
+    lx += 52
+    legend.append(
+        f'<circle cx="{lx + 5}" cy="14" r="5" fill="none" stroke="#bbb"/><text x="{lx + 13}" y="18" font-size="11">alone</text>'
+    )
+    lx, ly = pad, 34  # the rings' legend: a second line, only the levels found on the map
+    for level in dict.fromkeys(k for k in m["kind"] if k):
+        legend.append(
+            f'<circle cx="{lx + 6}" cy="{ly - 4}" r="6" fill="none" stroke="{ring_of.get(level, "#000")}" '
+            f'stroke-width="1.5"/><text x="{lx + 15}" y="{ly}" font-size="11">repeats another ({esc(level[:20])})</text>'
+        )
+        lx += 190
+    axes = (
+        f'<text x="{width / 2:.0f}" y="{height - 6}" font-size="11" text-anchor="middle">first principal axis</text>'
+        f'<text x="12" y="{height / 2:.0f}" font-size="11" text-anchor="middle" '
+        f'transform="rotate(-90 12 {height / 2:.0f})">second principal axis</text>'
+    )
+    svg = (
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="map of the corpus">{"".join(dots)}{"".join(rings)}{"".join(legend)}{axes}</svg>'
+    )
+    note = (
+        f"{fmt(n)} of {fmt(m.get('documents'))} documents"
+        + (" (an even sample)" if n < (m.get("documents") or 0) else "")
+        + f", placed by {esc(m.get('projection', ''))} ({fmt(100 * m.get('variance_shown', 0), 1)}% of their variance): "
+        "near points are documents with similar vectors. Fill: premise cluster (the numbers of the table below; "
+        "grey: a smaller cluster; hollow: alone). Ring: the document repeats another, at that level. "
+        + ("Points are translucent: darker regions hold more documents." if n > 300 else "")
+    )
+    return f'<h2 id=map>Map of the corpus</h2><p class="note">{note}</p>{svg}'
 
 
 def _premise(audit: dict[str, Any]) -> str:
