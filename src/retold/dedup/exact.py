@@ -167,4 +167,5 @@ LEVEL = Level(
     options=ExactOptions,
     stage=ExactSignature,
     index=ExactIndex,
+    score="identical after normalisation (1.0)",
 )

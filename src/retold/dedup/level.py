@@ -130,7 +130,8 @@ class Level:
     of its own for spill files. ``on``: detected unless ``--levels`` says otherwise; ``drops``:
     removed unless ``--drop`` says otherwise (else reported in clusters.jsonl and kept).
     ``replay``: how recut decides the level again from pairs.jsonl (:class:`Replay`; None: from
-    the texts, with the level's own stage and index).
+    the texts, with the level's own stage and index). ``score``: what the level's similarity is,
+    as a person reads it (the report labels pairs with it).
     """
 
     name: str
@@ -141,3 +142,4 @@ class Level:
     on: bool = True
     drops: bool = True
     replay: Replay | None = None
+    score: str = "similarity"

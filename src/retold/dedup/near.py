@@ -523,4 +523,5 @@ LEVEL = Level(
     options=NearOptions,
     stage=NearSketch,
     index=NearIndex,
+    score="word 5-gram Jaccard (or containment)",
 )

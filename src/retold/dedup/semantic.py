@@ -1302,6 +1302,7 @@ LEVEL = Level(
     index=RetoldIndex,
     on=True,
     drops=False,
+    score="order gain: how much better the sentences align in their order than shuffled (not a percentage)",
     replay=Replay(
         "retold_threshold", lambda options: (gain_floor(options), gain_threshold(options)), SavedSubset
     ),

@@ -19,6 +19,7 @@ from retold.audit import VECTORS, audit_texts, premise, sample_positions
 from retold.audit.language import detect_language
 from retold.corpus.spool import field_values, texts_at, texts_in_blocks
 from retold.corpus.writers import AtomicWriter, pretty_json, staged_files
+from retold.dedup import registry
 from retold.dedup.clusters import REASONS
 from retold.report.html import render
 
@@ -97,7 +98,9 @@ def audit_report(
                 "id": ids[i],
                 "kept_id": ids[k],
                 "similarity": None if np.isnan(similarity) else round(float(similarity), 4),
-                "names": note.get("names", {}),
+                "score": next((lv.score for lv in registry.levels() if lv.name == level), "similarity"),
+                "names": consistent_names(note.get("names", {})),
+                "aligned": note.get("sentences", []),
                 "text": texts[i],
                 "kept_text": texts[k],
             }
@@ -114,6 +117,18 @@ def audit_report(
         "pairs": shown,
         "audit": audit,
         PREMISE_LABELS: (ids, labels),
+    }
+
+
+def consistent_names(mapping: dict[str, str]) -> dict[str, str]:
+    """The part of a name mapping that is one: each name maps to one other name that is not itself
+    mapped on, nor the target of another ("Leonardo → Oscar, Oscar → DiCaprio" is a chain, not a
+    mapping: both go), and no name maps to itself."""
+    targets = list(mapping.values())
+    return {
+        a: b
+        for a, b in mapping.items()
+        if a != b and b not in mapping and a not in targets and targets.count(b) == 1
     }
 
 

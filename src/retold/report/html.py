@@ -59,43 +59,69 @@ def fmt(value: Any, digits: int = 3) -> str:
     return esc(value)
 
 
-def bars(rows: Sequence[tuple[str, float]], width: int = 520, unit: str = "") -> str:
-    """A horizontal bar chart as inline SVG."""
+def bars(rows: Sequence[tuple[str, float]], width: int = 640, unit: str = "", axis: str = "") -> str:
+    """A horizontal bar chart as inline SVG; the label column as wide as the longest label needs
+    (up to half the chart), longer labels ending in an ellipsis with the whole label as a tooltip."""
     if not rows:
         return '<p class="note">nothing to show</p>'
     top = max(v for _, v in rows) or 1.0
-    height = 22 * len(rows) + 10
+    label_w = min(width // 2, max(60, 7 * max(len(label) for label, _ in rows) + 12))
+    fits = max(4, (label_w - 12) // 7)
+    height = 22 * len(rows) + 10 + (20 if axis else 0)
     parts = [f'<svg width="{width}" height="{height}" role="img">']
     for k, (label, value) in enumerate(rows):
         y = 6 + 22 * k
-        w = max(1.0, (width - 260) * value / top)
+        w = max(1.0, (width - label_w - 60) * value / top)
+        shown = label if len(label) <= fits else label[: fits - 1] + "…"
         parts.append(
-            f'<text x="4" y="{y + 14}" font-size="12">{esc(label[:34])}</text>'
-            f'<rect x="200" y="{y + 2}" width="{w:.1f}" height="15" fill="#6b8cce"/>'
-            f'<text x="{205 + w:.1f}" y="{y + 14}" font-size="11">{esc(fmt(value, 2))}{esc(unit)}</text>'
+            f'<text x="4" y="{y + 14}" font-size="12"><title>{esc(label)}</title>{esc(shown)}</text>'
+            f'<rect x="{label_w}" y="{y + 2}" width="{w:.1f}" height="15" fill="#6b8cce"/>'
+            f'<text x="{label_w + 5 + w:.1f}" y="{y + 14}" font-size="11">{esc(fmt(value, 2))}{esc(unit)}</text>'
         )
+    if axis:
+        parts.append(f'<text x="{label_w}" y="{height - 4}" font-size="11" fill="#555">{esc(axis)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def columns(labels: Sequence[str], counts: Sequence[float], width: int = 520, height: int = 180) -> str:
-    """A vertical bar chart (histogram) as inline SVG."""
+def columns(
+    labels: Sequence[str],
+    counts: Sequence[float],
+    width: int = 640,
+    height: int = 180,
+    x_title: str = "",
+    y_title: str = "",
+) -> str:
+    """A vertical bar chart (histogram) as inline SVG, with axis titles."""
     if not counts or not any(counts):
         return '<p class="note">nothing to show</p>'
     top = max(counts)
     n = len(counts)
-    step = (width - 40) / n
-    parts = [f'<svg width="{width}" height="{height + 40}" role="img">']
+    left = 46
+    step = (width - left - 10) / n
+    parts = [f'<svg width="{width}" height="{height + 50}" role="img">']
     for k, (label, c) in enumerate(zip(labels, counts, strict=True)):
         h = (height - 10) * c / top
-        x = 30 + k * step
+        x = left + k * step
         parts.append(
             f'<rect x="{x:.1f}" y="{height - h:.1f}" width="{max(1.0, step - 2):.1f}" height="{h:.1f}" '
             f'fill="#6b8cce"><title>{esc(label)}: {esc(fmt(c))}</title></rect>'
         )
         if n <= 12 or k % max(1, n // 10) == 0:
             parts.append(f'<text x="{x:.1f}" y="{height + 14}" font-size="10">{esc(label)}</text>')
-    parts.append(f'<text x="2" y="12" font-size="10">{esc(fmt(top))}</text></svg>')
+    parts.append(f'<text x="{left - 4}" y="12" font-size="10" text-anchor="end">{esc(fmt(top))}</text>')
+    parts.append(f'<text x="{left - 4}" y="{height}" font-size="10" text-anchor="end">0</text>')
+    if x_title:
+        parts.append(
+            f'<text x="{left + (width - left) / 2:.0f}" y="{height + 38}" font-size="11" text-anchor="middle" '
+            f'fill="#555">{esc(x_title)}</text>'
+        )
+    if y_title:
+        parts.append(
+            f'<text x="12" y="{height / 2:.0f}" font-size="11" text-anchor="middle" fill="#555" '
+            f'transform="rotate(-90 12 {height / 2:.0f})">{esc(y_title)}</text>'
+        )
+    parts.append("</svg>")
     return "".join(parts)
 
 
@@ -309,11 +335,16 @@ def _plots(audit: dict[str, Any]) -> str:
     return (
         "<h2 id=plots>Plots</h2>"
         f"<h3>Pairwise similarity of documents ({fmt(audit.get('similarity', {}).get('sampled'))} sampled)</h3>"
-        + columns(labels, sim.get("counts", []))
+        + columns(labels, sim.get("counts", []), x_title="cosine of two documents' vectors", y_title="pairs")
         + "<h3>Premise cluster sizes</h3>"
-        + columns(list(sizes), list(sizes.values()))
+        + columns(list(sizes), list(sizes.values()), x_title="documents in a cluster", y_title="clusters")
         + "<h3>Top stock phrases (score)</h3>"
-        + bars(phrases)
+        + bars(
+            phrases,
+            axis="score: log-odds z against the reference corpus"
+            if audit.get("stock", {}).get("baseline") == "reference corpus"
+            else "score: log2 of how much more often than word frequencies predict",
+        )
     )
 
 
@@ -447,14 +478,34 @@ def _stock(audit: dict[str, Any]) -> str:
 def _pairs(pairs: list[dict[str, Any]]) -> str:
     if not pairs:
         return "<h2 id=pairs>Example pairs</h2><p class=note>no duplicate pairs found</p>"
-    out = ["<h2 id=pairs>Example pairs</h2><p class=note>shared runs of 3+ words are marked</p>"]
+    out = [
+        "<h2 id=pairs>Example pairs</h2><p class=note>shared runs of 3+ words are marked; a retelling shows "
+        "the sentences its alignment paired, side by side, with their cosine</p>"
+    ]
     for p in pairs:
         mapping = p.get("names") or {}
         names = (
-            " · names: " + ", ".join(f"{esc(a)} → {esc(b)}" for a, b in mapping.items()) if mapping else ""
+            "<p class=note>names: " + ", ".join(f"{esc(a)} → {esc(b)}" for a, b in mapping.items()) + "</p>"
+            if mapping
+            else ""
         )
+        score = p.get("score") or "similarity"
         out.append(
-            f"<h3>{esc(p['level'])}: {esc(p['id'])} ~ kept {esc(p['kept_id'])} (similarity {fmt(p.get('similarity'), 4)}){names}</h3>"
+            f"<h3>{esc(p['level'])}: {esc(p['id'])} ~ kept {esc(p['kept_id'])}</h3>"
+            f"<p class=note>{esc(score)}: <b>{fmt(p.get('similarity'), 4)}</b></p>{names}"
+        )
+        aligned = p.get("aligned") or []
+        if aligned:
+            rows = "".join(
+                f"<tr><td>{esc(s.get('kept', ''))}</td><td>{esc(s.get('this', ''))}</td>"
+                f"<td class=n>{fmt(s.get('similarity'), 2)}</td></tr>"
+                for s in aligned
+            )
+            out.append(
+                "<table><tr><th>kept document's sentence</th><th>this document's sentence</th><th>cosine</th></tr>"
+                f"{rows}</table>"
+            )
+        out.append(
             f'<div class="pair"><div>{highlighted(p["kept_text"], p["text"])}</div>'
             f"<div>{highlighted(p['text'], p['kept_text'])}</div></div>"
         )
