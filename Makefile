@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip install -q --disable-pip-version-check -c constraints.txt
 
-.PHONY: demo test lint readme bench bench-repair bench-throughput bench-minhash bench-clough bench-near-scale bench-retold bench-audit bench-premise bench-scale bench-scaleout bench-soak clean
+.PHONY: demo test lint readme bench bench-repair bench-throughput bench-minhash bench-clough bench-near-scale bench-retold bench-audit bench-premise bench-recut bench-groups bench-scale bench-scaleout bench-soak clean
 
 $(BIN)/retold: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,14 @@ bench-retold: $(VENV)/.bench
 # 10k, 100k and 1M documents end to end, datatrove beside at 100k: about 20 minutes on 2 cores
 bench-premise: $(BIN)/retold
 	$(BIN)/python benchmarks/bench_premise.py --size 100000
+
+# recut beside a fresh scan (slop-score stories, then 100k bench_scale documents): about 40 minutes
+bench-recut: $(BIN)/retold
+	cd benchmarks && ../$(BIN)/python bench_recut.py --slop && ../$(BIN)/python bench_recut.py --size 100000
+
+# --group-by on slop-score (against its published ranking), HANNA, and 100k documents
+bench-groups: $(BIN)/retold
+	$(BIN)/python benchmarks/bench_groups.py --size 100000
 
 bench-scale: $(VENV)/.bench
 	$(BIN)/python benchmarks/bench_scale.py --sizes 10000 100000 1000000 --datatrove

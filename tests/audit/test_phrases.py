@@ -48,3 +48,26 @@ def test_seeds_stock_phrases() -> None:
     texts = [ftfy.fix_text(p.read_text(encoding="utf-8")) for p in seeds]
     found = " | ".join(p["phrase"] for p in find(texts, lang="en").phrases)
     assert "shrouded in mystery" in found and "weight of his past" in found
+
+
+def test_a_stock_phrase_is_told_across_premises() -> None:
+    """One prompt's topic ("freddy krueger and jason") is not a stock phrase; a phrase that
+    stories of many premises tell ("took a deep breath") is."""
+    import numpy as np
+
+    from retold.audit import phrases as stock
+
+    texts, premises = [], []
+    for p in range(6):
+        for k in range(5):
+            topic = (
+                " freddy krueger fought jason voorhees at camp."
+                if p == 0
+                else f" the {p} thing happened {k}."
+            )
+            texts.append(f"She took a deep breath and waited.{topic} Story {p} {k} went on quietly.")
+            premises.append(p)
+    found = {x["phrase"] for x in stock.find(texts, premises=np.array(premises)).phrases}
+    assert "took a deep breath" in found and not any("krueger" in x for x in found)
+    unfiltered = {x["phrase"] for x in stock.find(texts).phrases}
+    assert any("krueger" in x for x in unfiltered)

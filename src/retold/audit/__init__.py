@@ -64,9 +64,11 @@ def audit_texts(
     documents: int | None = None,
     quiet: bool = True,
     premises: premise.PremiseClusters | None = None,
+    premise_of: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The audit of ``texts`` (which may be a sample of ``documents`` documents). ``premises``: the
-    premise clusters when the caller computed them over the whole corpus (else over ``texts``)."""
+    premise clusters when the caller computed them over the whole corpus (else over ``texts``);
+    ``premise_of``: then each text's cluster (stock phrases are those told across premises)."""
     from retold.progress import Steps
 
     steps = Steps("audit", 4, quiet)
@@ -90,6 +92,8 @@ def audit_texts(
     steps.step("premise clusters")
     t = time.perf_counter()
     clusters = premises if premises is not None else premise.cluster(texts, ids, lang=lang)
+    if premise_of is None and premises is None:
+        premise_of = clusters.labels
     timings["premise"] = time.perf_counter() - t
     if vectors is None:
         lsa = clusters.vectors if clusters.vectors is not None else premise.lsa_vectors(texts, lang)
@@ -103,7 +107,7 @@ def audit_texts(
         pairwise = {"mean": None, "sampled": 0, "histogram": {"edges": [], "counts": []}}
     steps.step("stock phrases")
     t = time.perf_counter()
-    stock = phrases.find(texts, reference=reference, lang=lang)
+    stock = phrases.find(texts, reference=reference, lang=lang, premises=premise_of)
     timings["phrases"] = time.perf_counter() - t
     steps.close()
     density = stock.density

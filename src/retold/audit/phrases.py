@@ -29,6 +29,10 @@ from retold.audit.ngrams import Tokens, counts, doc_unique, lookup
 
 STOCK_PHRASES = 300  # phrases kept as "stock" (the density counts these)
 STOCK_WORDS = 50
+#: A stock phrase is told across premises, not one prompt's topic ("freddy krueger and jason" in the
+#: stories of one prompt): it must occur in documents of at least this many premise clusters (a
+#: document of no cluster counts as its own).
+MIN_PREMISES = 3
 #: With a reference, a phrase is stock only if over-used at z >= 1.96 (two-sided 5%, the usual
 #: cut for Monroe et al.'s z). HANNA LLM-vs-human density ROC-AUC by cut: z >= 3: 0.71 (8 phrases
 #: pass), 2: 0.82, 1: 0.88-0.95 (but then a third of the phrases are noise).
@@ -83,11 +87,19 @@ def find(
     lang: str = "en",
     min_docs: int | None = None,
     top: int = STOCK_PHRASES,
+    premises: np.ndarray | None = None,
 ) -> StockPhrases:
-    """Stock words and phrases of ``texts`` (against ``reference`` for phrases when given)."""
+    """Stock words and phrases of ``texts`` (against ``reference`` for phrases when given).
+    ``premises``: each text's premise cluster (-1: none); a phrase (or word) then counts only when
+    documents of at least :data:`MIN_PREMISES` clusters use it."""
     tokens = Tokens.of(texts)
     ref = Tokens.of(reference, tokens.vocab) if reference is not None else None
     n_docs = tokens.docs
+    # each document's premise, a document of no cluster its own
+    premise = None
+    if premises is not None and len(premises) == n_docs:
+        labels = np.asarray(premises, dtype=np.int64)
+        premise = np.where(labels >= 0, labels, labels.max(initial=0) + 1 + np.arange(n_docs))
     if min_docs is None:  # in 2 documents, and in 0.5% of a large corpus
         min_docs = max(2, math.ceil(0.005 * n_docs))
     freq = _wordfreq(lang)
@@ -98,13 +110,16 @@ def find(
     # words
     key, doc, start = tokens.keys(1)
     table, count = counts(key)
-    ukey, _ = doc_unique(key, doc)
+    ukey, udoc = doc_unique(key, doc)
     dkeys, df = counts(ukey)
+    spread = _spread(ukey, udoc, premise)
     firsts = {int(k): int(s) for k, s in zip(key[::-1], start[::-1], strict=True)}  # a position of each
     scored = []
     for k, c in zip(table.tolist(), count.tolist(), strict=True):
         d = int(lookup(dkeys, df, np.array([k], dtype=np.uint64))[0])
-        if d < min_docs:
+        if d < min_docs or (
+            spread is not None and int(lookup(*spread, np.array([k], dtype=np.uint64))[0]) < MIN_PREMISES
+        ):
             continue
         word = tokens.phrase(firsts[k], 1)
         if word in common:
@@ -126,10 +141,13 @@ def find(
         edge_ok = ~np.isin(tokens.ids[start], common_ids) & ~np.isin(tokens.ids[start + n - 1], common_ids)
         key, doc, start = key[edge_ok], doc[edge_ok], start[edge_ok]
         table, count = counts(key)
-        ukey, _ = doc_unique(key, doc)
+        ukey, udoc = doc_unique(key, doc)
         dkeys, df = counts(ukey)
         dfs = lookup(dkeys, df, table)
         keep = dfs >= min_docs
+        spread = _spread(ukey, udoc, premise)
+        if spread is not None:
+            keep &= lookup(*spread, table) >= MIN_PREMISES
         if not keep.any():
             continue
         order = np.argsort(key, kind="stable")
@@ -167,6 +185,16 @@ def find(
     out.density = density(tokens, [(p, n) for _, p, n, _, _ in chosen])
     out.names = recurring_names(texts)
     return out
+
+
+def _spread(
+    ukey: np.ndarray, udoc: np.ndarray, premise: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(keys, how many premise clusters' documents use each), from distinct (key, document) pairs."""
+    if premise is None or not len(ukey):
+        return None
+    pairs = np.unique(np.stack([ukey, premise[udoc].astype(np.uint64)], axis=1), axis=0)
+    return counts(pairs[:, 0])
 
 
 def _log_odds_z(c: float, total: float, r_c: float, r_total: float, prior: float = 0.01) -> float:

@@ -78,6 +78,8 @@ def audit_report(
     # copies and retellings share their keeper's premise: one node of the premise graph
     keepers = [lc.keeper for lc in decisions.levels.values()]
     premises = all_premises(spool, ids, ~empty, sample, config.text_field, lang, keepers)
+    labels = np.full(n, -1, dtype=np.int64)
+    labels[np.flatnonzero(~empty)] = premises.labels
     audit = audit_texts(
         sample,
         [ids[i] for i in positions],
@@ -87,6 +89,7 @@ def audit_report(
         documents=int(n - empty.sum()),
         quiet=quiet,
         premises=premises,
+        premise_of=labels[positions],
     )
     shown = []
     for level, i, k in pairs:
@@ -105,8 +108,6 @@ def audit_report(
                 "kept_text": texts[k],
             }
         )
-    labels = np.full(n, -1, dtype=np.int64)
-    labels[np.flatnonzero(~empty)] = premises.labels
     vectors = audit.pop(VECTORS, None)
     if vectors is not None:
         audit["map"] = corpus_map(vectors, np.asarray(positions), labels, decisions, n)
