@@ -74,3 +74,22 @@ def test_sample_positions_spread_over_the_corpus() -> None:
 def test_detect_language() -> None:
     assert detect_language(["The cat sat on the mat and it was happy with the day."]) == "en"
     assert detect_language(["Кошка сидела на окне, и она была очень рада этому дню."]) == "ru"
+
+
+def test_a_metric_name_fixes_its_vectors() -> None:
+    """The static model's vectors give vendi / mean_pairwise_similarity; where the corpus is in a
+    language the default model does not cover, the TF-IDF + LSA stand-in has names of its own."""
+    import random
+
+    from retold.audit import audit_texts
+
+    rng = random.Random(0)
+    letters = "абвгдежзиклмнопрстуфхцчшыэюя"
+    words = ["".join(rng.choice(letters) for _ in range(rng.randint(4, 9))) for _ in range(400)]
+    texts = [" ".join(rng.choice(words[k * 13 : k * 13 + 60]) for _ in range(80)) + "." for k in range(30)]
+    m = audit_texts(texts, [str(i) for i in range(30)], lang="ru")["metrics"]
+    assert "vendi_lsa" in m and "mean_pairwise_similarity_lsa" in m
+    assert "vendi" not in m and "mean_pairwise_similarity" not in m
+    english = [f"The fox and the hen walked to the mill number {i} by the river at night." for i in range(30)]
+    m = audit_texts(english, [str(i) for i in range(30)], lang="en")["metrics"]
+    assert "vendi" in m and "vendi_lsa" not in m

@@ -95,14 +95,18 @@ def audit_texts(
     if premise_of is None and premises is None:
         premise_of = clusters.labels
     timings["premise"] = time.perf_counter() - t
+    # a metric's name fixes its method: the static model's vectors give vendi / vendi_share /
+    # mean_pairwise_similarity; where it cannot be used (a language it does not cover), the TF-IDF +
+    # LSA vectors stand in under names of their own (*_lsa), never under the model's
+    suffix = ""
     if vectors is None:
         lsa = clusters.vectors if clusters.vectors is not None else premise.lsa_vectors(texts, lang)
         if lsa is not None and lsa.shape[1] > 1:
-            vectors, embedding = lsa, f"TF-IDF + LSA ({embedding})"
+            vectors, embedding, suffix = lsa, f"TF-IDF + LSA ({embedding})", "_lsa"
     if vectors is not None:
         pairwise = metrics.pairwise_similarity(vectors)
-        corpus["mean_pairwise_similarity"] = pairwise["mean"]
-        corpus.update(metrics.vendi(vectors))
+        corpus[f"mean_pairwise_similarity{suffix}"] = pairwise["mean"]
+        corpus.update({f"{k}{suffix}": v for k, v in metrics.vendi(vectors).items()})
     else:
         pairwise = {"mean": None, "sampled": 0, "histogram": {"edges": [], "counts": []}}
     steps.step("stock phrases")

@@ -304,9 +304,15 @@ METRICS = (
     ("distinct_3", "distinct-3"),
     ("distinct_4", "distinct-4"),
     ("self_repetition", "self-repetition: mean share of a document's 4-grams found in another document"),
-    ("mean_pairwise_similarity", "mean pairwise cosine of document vectors (sampled)"),
-    ("vendi", "Vendi score: effective number of distinct documents"),
-    ("vendi_share", "Vendi / n: effective share of unique documents"),
+    ("mean_pairwise_similarity", "mean pairwise cosine of the static model's document vectors (sampled)"),
+    ("vendi", "Vendi score, static model vectors: effective number of distinct documents"),
+    ("vendi_share", "Vendi / n, static model vectors: effective share of unique documents"),
+    (
+        "mean_pairwise_similarity_lsa",
+        "mean pairwise cosine of TF-IDF + LSA vectors (no model covers the language)",
+    ),
+    ("vendi_lsa", "Vendi score, TF-IDF + LSA vectors"),
+    ("vendi_share_lsa", "Vendi / n, TF-IDF + LSA vectors"),
 )
 
 
@@ -322,6 +328,7 @@ def _metrics(audit: dict[str, Any]) -> str:
     rows = "".join(
         f"<tr><td>{esc(label)}</td><td class=n>{fmt(metric_value(m, key), 4)}</td></tr>"
         for key, label in METRICS
+        if not key.endswith("_lsa") or key in m  # the stand-in vectors' rows only where they stood in
     )
     return f"<h2 id=metrics>Diversity metrics</h2><table><tr><th>metric</th><th>value</th></tr>{rows}</table>"
 
