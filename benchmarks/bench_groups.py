@@ -8,7 +8,7 @@ published ranking, and its cost.
 * the cost (wall, peak RSS of the ``retold audit`` process) on both, and on 100,000 documents made
   from the slop-score stories (a random 60-90% of a story's sentences, grouped by its model).
 
-    .venv/bin/python benchmarks/bench_groups.py [--size 100000] [--skip-large]
+    .venv/bin/python benchmarks/bench_groups.py [--size 100000] [--skip-large | --only-large] [--large-levels L]
 """
 
 from __future__ import annotations
@@ -67,17 +67,18 @@ AUDIT = """
 import json, resource, sys, time
 import retold
 t = time.perf_counter()
-retold.audit(sys.argv[1], out=sys.argv[2], group_by=sys.argv[3], quiet=True)
+levels = sys.argv[4] if len(sys.argv) > 4 else None
+retold.audit(sys.argv[1], out=sys.argv[2], group_by=sys.argv[3], levels=levels, quiet=True)
 wall = time.perf_counter() - t
 print(json.dumps({"wall": wall, "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
-def audited(corpus: Path, out: Path, field: str) -> tuple[dict, dict]:
+def audited(corpus: Path, out: Path, field: str, levels: str | None = None) -> tuple[dict, dict]:
     """(the groups of report.json, {wall, rss_mb}) of ``retold audit CORPUS --group-by FIELD`` in a
-    fresh process."""
+    fresh process (``levels``: its --levels; None, the default levels)."""
     proc = subprocess.run(
-        [sys.executable, "-c", AUDIT, str(corpus), str(out), field],
+        [sys.executable, "-c", AUDIT, str(corpus), str(out), field, *([levels] if levels else [])],
         capture_output=True,
         text=True,
         check=True,
@@ -141,29 +142,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--skip-large", action="store_true")
+    parser.add_argument("--only-large", action="store_true")
+    parser.add_argument(
+        "--large-levels",
+        default="exact,near",
+        help="--levels of the large audit (the default levels' retold level on 100k variants of long "
+        "stories, ~33 retellings each, ran past 17 minutes and 19 GB: docs/benchmarks.md)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        groups, cost = audited(SLOP, work / "slop", "model")
-        print(f"slop-score stories by model: {cost['wall']:.1f} s, peak RSS {cost['rss_mb']:.0f} MB")
-        table(groups)
-        print(f"  most diverse: {groups['rows'][0]['group']}; least: {groups['rows'][-1]['group']}")
-        agreement(groups)
-        groups, cost = audited(HANNA, work / "hanna", "author")
-        human = next(r["rank"] for r in groups["rows"] if r["group"] == "Human")
-        print(
-            f"HANNA by author: {cost['wall']:.1f} s, peak RSS {cost['rss_mb']:.0f} MB; Human ranks {human} of {len(groups['rows'])}"
-        )
-        table(groups)
+        if not args.only_large:
+            groups, cost = audited(SLOP, work / "slop", "model")
+            print(f"slop-score stories by model: {cost['wall']:.1f} s, peak RSS {cost['rss_mb']:.0f} MB")
+            table(groups)
+            print(f"  most diverse: {groups['rows'][0]['group']}; least: {groups['rows'][-1]['group']}")
+            agreement(groups)
+            groups, cost = audited(HANNA, work / "hanna", "author")
+            human = next(r["rank"] for r in groups["rows"] if r["group"] == "Human")
+            print(
+                f"HANNA by author: {cost['wall']:.1f} s, peak RSS {cost['rss_mb']:.0f} MB; Human ranks {human} of {len(groups['rows'])}"
+            )
+            table(groups)
         if not args.skip_large:
             corpus = work / "variants.jsonl"
             t = time.perf_counter()
             variants(args.size, corpus)
             made = time.perf_counter() - t
-            groups, cost = audited(corpus, work / "large", "model")
+            groups, cost = audited(corpus, work / "large", "model", args.large_levels)
             print(
-                f"{args.size:,} documents (slop-score story variants, made in {made:.0f} s) by model: "
-                f"{cost['wall']:.1f} s, peak RSS {cost['rss_mb']:.0f} MB"
+                f"{args.size:,} documents (slop-score story variants, made in {made:.0f} s) by model, "
+                f"--levels {args.large_levels}: {cost['wall']:.1f} s, peak RSS {cost['rss_mb']:.0f} MB"
             )
             table(groups)
 

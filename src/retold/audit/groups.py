@@ -216,16 +216,13 @@ def overused(
     """Each group's n-grams (2-4 words, not starting or ending with a common word) it uses more
     than the other groups together: the log-odds z-score with an informative Dirichlet prior,
     kept when at least 3 of its sampled documents (and 5% of them) use it."""
-    common = phrases.common_words("en")
-    common_ids = np.array(sorted(tokens.vocab[w] for w in common if w in tokens.vocab), dtype=np.int64)
+    common_ids = phrases.common_word_ids(tokens, phrases.common_words("en"))
     per_group_docs = np.bincount(owner, minlength=n_groups)
     found: list[list[tuple[float, str, int, int]]] = [[] for _ in range(n_groups)]
     for n in (2, 3, 4):
-        key, doc, start = tokens.keys(n)
+        key, doc, start = phrases.content_ngrams(tokens, n, common_ids)
         if not len(key):
             continue
-        edge = ~np.isin(tokens.ids[start], common_ids) & ~np.isin(tokens.ids[start + n - 1], common_ids)
-        key, doc, start = key[edge], doc[edge], start[edge]
         group = owner[doc]
         table, total = counts(key)
         totals = np.bincount(group, minlength=n_groups).astype(np.float64)
