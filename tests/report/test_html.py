@@ -139,3 +139,15 @@ def test_the_map_shows_every_document_or_an_even_sample(tmp_path: Path, monkeypa
         m["shown"] == 5
         and "5 of 13 documents (an even sample)" in (tmp_path / "small" / "report.html").read_text()
     )
+
+
+def test_a_scan_describes_what_it_keeps_beside_its_input(tmp_path: Path) -> None:
+    retold.scan(hostile_corpus(tmp_path), out=tmp_path / "out")
+    audit = json.loads((tmp_path / "out" / "report.json").read_text())["audit"]
+    c = audit["curated"]
+    assert (c["documents"], c["input_documents"], c["sample"]) == (12, 13, 12)
+    assert c["kept"]["self_repetition"] <= c["input"]["self_repetition"]  # the exact copy is gone
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "kept (curated output)" in page and "the 12 documents the scan keeps" in page
+    retold.audit(hostile_corpus(tmp_path), out=tmp_path / "audit")  # an audit drops nothing
+    assert json.loads((tmp_path / "audit" / "report.json").read_text())["audit"]["curated"] is None

@@ -139,4 +139,20 @@ def audit_texts(
 VECTORS = "_vectors"
 
 
-__all__ = ["AUDIT_SAMPLE", "audit_texts", "detect_language", "sample_positions"]
+def corpus_metrics(texts: Sequence[str], embedder: str | None, lang: str) -> dict[str, Any]:
+    """The corpus metrics alone (compression, distinct-n, self-repetition, and the vector ones,
+    named by their vectors as :func:`audit_texts` names them), for one more set of documents."""
+    tokens = Tokens.of(texts)
+    out: dict[str, Any] = {"compression": metrics.compression_ratio(texts), **metrics.distinct_n(tokens)}
+    out["self_repetition"] = metrics.self_repetition(tokens)[0]
+    vectors, _ = document_vectors(texts, embedder, lang)
+    suffix = ""
+    if vectors is None:
+        vectors, suffix = premise.lsa_vectors(list(texts), lang), "_lsa"
+    if vectors is not None and len(vectors) and vectors.shape[1] > 1:
+        out[f"mean_pairwise_similarity{suffix}"] = metrics.pairwise_similarity(vectors)["mean"]
+        out.update({f"{k}{suffix}": v for k, v in metrics.vendi(vectors).items()})
+    return out
+
+
+__all__ = ["AUDIT_SAMPLE", "audit_texts", "corpus_metrics", "detect_language", "sample_positions"]

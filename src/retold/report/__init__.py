@@ -91,6 +91,7 @@ def audit_report(
         premises=premises,
         premise_of=labels[positions],
     )
+    audit["curated"] = curated(spool, decisions, empty, config, lang)
     shown = []
     for level, i, k in pairs:
         note = decisions.notes.get(level, {}).get(i, {})
@@ -118,6 +119,32 @@ def audit_report(
         "pairs": shown,
         "audit": audit,
         PREMISE_LABELS: (ids, labels),
+    }
+
+
+def curated(
+    spool: Path, decisions: Decisions, empty: np.ndarray, config: ScanConfig, lang: str
+) -> dict[str, Any] | None:
+    """The corpus metrics of what the scan keeps beside the input's, each on the same number of
+    documents evenly spread (the size-dependent metrics compare only at equal sizes); None when
+    nothing was dropped but empty texts (an audit, or a corpus without copies)."""
+    from retold.audit import corpus_metrics
+
+    present = np.flatnonzero(~empty)
+    kept = np.flatnonzero((decisions.reason == 0) & ~empty)
+    if not 0 < len(kept) < len(present):
+        return None
+    k = min(len(kept), config.audit_sample)
+    kept_at = kept[sample_positions(len(kept), k)]
+    input_at = present[sample_positions(len(present), k)]
+    texts = texts_at(spool, set(kept_at.tolist()) | set(input_at.tolist()), config.text_field)
+    embedder = config.value("embedder")
+    return {
+        "documents": len(kept),
+        "input_documents": len(present),
+        "sample": k,
+        "kept": corpus_metrics([texts[int(i)] for i in kept_at], embedder, lang),
+        "input": corpus_metrics([texts[int(i)] for i in input_at], embedder, lang),
     }
 
 

@@ -325,12 +325,38 @@ def metric_value(metrics: dict[str, Any], key: str) -> Any:
 
 def _metrics(audit: dict[str, Any]) -> str:
     m = audit.get("metrics", {})
-    rows = "".join(
-        f"<tr><td>{esc(label)}</td><td class=n>{fmt(metric_value(m, key), 4)}</td></tr>"
+    c = audit.get("curated") or {}
+    shown = [
+        (key, label)
         for key, label in METRICS
-        if not key.endswith("_lsa") or key in m  # the stand-in vectors' rows only where they stood in
+        if not key.endswith("_lsa") or key in m  # stand-ins where used
+    ]
+    if not c:
+        rows = "".join(
+            f"<tr><td>{esc(label)}</td><td class=n>{fmt(metric_value(m, key), 4)}</td></tr>"
+            for key, label in shown
+        )
+        return f"<h2 id=metrics>Diversity metrics</h2><table><tr><th>metric</th><th>value</th></tr>{rows}</table>"
+    rows = "".join(
+        f"<tr><td>{esc(label)}</td><td class=n>{fmt(metric_value(c['kept'], key), 4)}</td>"
+        f"<td class=n>{fmt(metric_value(c['input'], key), 4)}</td>"
+        f"<td class=n>{fmt(metric_value(m, key), 4)}</td></tr>"
+        for key, label in shown
     )
-    return f"<h2 id=metrics>Diversity metrics</h2><table><tr><th>metric</th><th>value</th></tr>{rows}</table>"
+    note = (
+        f"<p class=note>The curated output: the {fmt(c['documents'])} documents the scan keeps, beside its "
+        f"{fmt(c['input_documents'])} input documents, each on {fmt(c['sample'])} documents evenly spread "
+        "(distinct-n, self-repetition and Vendi / n change with the number of documents, so they compare only "
+        f"at one size); the last column is the input's audit sample ({fmt(audit.get('audited'))} documents), "
+        "which the rest of the report describes.</p>"
+    )
+    return (
+        "<h2 id=metrics>Diversity metrics</h2>"
+        + note
+        + "<table><tr><th>metric</th><th>kept (curated output)</th><th>input</th><th>input, audit sample</th></tr>"
+        + rows
+        + "</table>"
+    )
 
 
 def _plots(audit: dict[str, Any]) -> str:
