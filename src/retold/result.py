@@ -17,21 +17,6 @@ DATA_KINDS = ("list", "arrow", "pandas", "polars", "dataset", "iterable_dataset"
 _EXTRA = {"pandas": "pandas", "polars": "polars", "dataset": "datasets", "iterable_dataset": "datasets"}
 
 
-def _iter_parquet(path: Path) -> Iterator[dict[str, Any]]:
-    import pyarrow.parquet as pq
-
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=1024):
-        yield from batch.to_pylist()
-
-
-def _parsed_evidence(row: dict[str, Any]) -> dict[str, Any]:
-    """A Parquet row's JSON-text evidence back as a dict, as the JSONL line holds it."""
-    for holder in (row, row.get("retold")):
-        if isinstance(holder, dict) and isinstance(holder.get("evidence"), str):
-            holder["evidence"] = json.loads(holder["evidence"])
-    return row
-
-
 def _require(kind: str) -> None:
     import importlib.util
 
@@ -52,15 +37,6 @@ def _flat(table: Any) -> Any:
     for f in struct.type:
         table = table.append_column(f"retold_{f.name}", struct.combine_chunks().field(f.name))
     return table
-
-
-def _iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    if not path.exists():
-        return
-    with open(path, encoding="utf-8", newline="\n") as fh:
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)
 
 
 @dataclass(frozen=True)
@@ -162,10 +138,10 @@ class ScanResult:
         return self.out / "summary.json"
 
     def _lines(self, name: str) -> Iterator[dict[str, Any]]:
+        from retold.corpus.tables import output_rows
+
         self._check_open()
-        if (self.out / f"{name}.parquet").exists():
-            return _iter_parquet(self.out / f"{name}.parquet")
-        return _iter_jsonl(self.out / f"{name}.jsonl")
+        return output_rows(self.out, name)
 
     def _check_open(self) -> None:
         finalizer = getattr(self, "_finalizer", None)
@@ -232,7 +208,7 @@ class ScanResult:
         if kind not in DATA_KINDS:
             raise ValueError(f"as_ must be one of {', '.join(DATA_KINDS)}, got {kind!r}")
         if kind == "list":
-            return [_parsed_evidence(r) for r in self._lines(name)]
+            return list(self._lines(name))
         _require(kind)
         from retold.corpus.tables import read_table
 

@@ -242,7 +242,12 @@ def overused(
                 continue
             c = gcount[keep].astype(np.float64)
             rest = lookup(table, total, gtable[keep]).astype(np.float64) - c
-            z = _z(c, totals[g], rest, all_total - totals[g])
+            z = np.array(
+                [
+                    phrases.log_odds_z(float(a), totals[g], float(b), all_total - totals[g])
+                    for a, b in zip(c.tolist(), rest.tolist(), strict=True)
+                ]
+            )
             order = np.argsort(-z)[: top * 3]
             positions = {int(k): int(s) for k, s in zip(key[mine][::-1], start[mine][::-1], strict=True)}
             for i in order.tolist():
@@ -261,14 +266,3 @@ def overused(
                     break
         out.append([{"phrase": p, "z": round(z, 2), "count": c, "documents": d} for z, p, c, d in chosen])
     return out
-
-
-def _z(c: np.ndarray, total: float, r: np.ndarray, r_total: float, prior: float = 0.01) -> np.ndarray:
-    """Log-odds ratio z-scores, the group's counts ``c`` of ``total`` against the rest's ``r`` of ``r_total``."""
-    a = c + prior
-    b = r + prior
-    n1 = total + prior * 2
-    n2 = r_total + prior * 2
-    delta = np.log(a / np.maximum(n1 - a, 1e-9)) - np.log(b / np.maximum(n2 - b, 1e-9))
-    var = 1.0 / a + 1.0 / b
-    return delta / np.sqrt(var)

@@ -163,7 +163,7 @@ def find(
     for n, c, d, at, r_c, r_total, total in candidates:
         phrase = tokens.phrase(at, n)
         if ref is not None:
-            score = _log_odds_z(c, total, r_c, r_total)
+            score = log_odds_z(c, total, r_c, r_total)
             if score < MIN_Z:
                 continue
         else:
@@ -215,7 +215,7 @@ def _spread(
     return counts(ukey[first])
 
 
-def _log_odds_z(c: float, total: float, r_c: float, r_total: float, prior: float = 0.01) -> float:
+def log_odds_z(c: float, total: float, r_c: float, r_total: float, prior: float = 0.01) -> float:
     """Log-odds ratio of a phrase in the corpus vs the reference, informative Dirichlet prior, z.
 
     The prior gives every phrase ``prior`` pseudo-counts split in proportion to its pooled share.

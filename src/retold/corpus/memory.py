@@ -28,10 +28,6 @@ from retold.corpus.writers import dumps
 from retold.errors import BadOption, RetoldError
 
 BATCH = 10_000
-#: Kinds of in-memory corpus, by what :func:`kind_of` recognises; ``list`` covers any iterable.
-KINDS = ("list", "pandas", "polars", "arrow", "dataset", "iterable_dataset")
-#: The extra that installs each kind's library.
-EXTRA = {"pandas": "pandas", "polars": "polars", "dataset": "datasets", "iterable_dataset": "datasets"}
 
 
 class InputFailed(RetoldError):

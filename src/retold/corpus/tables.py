@@ -238,3 +238,29 @@ def read_table(out: Path, name: str, known: pa.Schema | None = None) -> pa.Table
     if not tables:
         return schema.arrow(note).empty_table()
     return pa.concat_tables(tables)
+
+
+def parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """The rows of a Parquet file as dicts, a batch at a time."""
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
+        yield from batch.to_pylist()
+
+
+def output_rows(out: Path, name: str) -> Iterator[dict[str, Any]]:
+    """The rows of output ``name`` (``kept``, ``pairs``…) of the run in ``out``, from its Parquet
+    or its JSONL file, as the JSONL line holds them: evidence written as JSON text in Parquet (the
+    row's, and that of its ``retold`` note) comes back as a dict."""
+    parquet = out / f"{name}.parquet"
+    if not parquet.exists():
+        path = out / f"{name}.jsonl"
+        if path.exists():
+            with open(path, encoding="utf-8", newline="\n") as fh:
+                for line in fh:
+                    if line.strip():
+                        yield json.loads(line)
+        return
+    for row in parquet_rows(parquet):
+        for holder in (row, row.get(NOTE)):
+            if isinstance(holder, dict) and isinstance(holder.get("evidence"), str):
+                holder["evidence"] = json.loads(holder["evidence"])
+        yield row

@@ -40,6 +40,7 @@ import numpy as np
 from retold._version import __version__
 from retold.config import ScanConfig, option_table
 from retold.corpus.spool import read_spool, texts_at
+from retold.corpus.tables import output_rows, parquet_rows
 from retold.corpus.writers import AtomicWriter, dumps, pretty_json
 from retold.dedup import registry
 from retold.dedup.clusters import REASONS, Decisions, KeepPolicy
@@ -191,7 +192,7 @@ def _recut_locked(
         warnings = list(summary.get("warnings", []))
         level_indexes: dict[str, Any] = dict(indexes)
         decisions, figures, clusters = _decide(
-            out, summary, old, config, ids, empties, spool, indexes, level_indexes, warnings, fmt, quiet
+            out, summary, old, config, ids, empties, spool, indexes, level_indexes, warnings, quiet
         )
         timings["dedup"] = time.perf_counter() - t
         t = time.perf_counter()
@@ -304,7 +305,7 @@ def _saved_lines(out: Path, fate: np.ndarray, fmt: str) -> Iterator[tuple[dict[s
     """Each document's record and line, in input order, from kept and dropped as the scan decided
     (the line: the JSONL line, None for Parquet rows)."""
     if fmt == "parquet":
-        kept_rows, dropped_rows = _parquet_rows(out / "kept.parquet"), _parquet_rows(out / "dropped.parquet")
+        kept_rows, dropped_rows = parquet_rows(out / "kept.parquet"), parquet_rows(out / "dropped.parquet")
         for f in fate.tolist():
             row = next(kept_rows if f == 0 else dropped_rows, None)
             if row is None:
@@ -325,33 +326,12 @@ def _saved_lines(out: Path, fate: np.ndarray, fmt: str) -> Iterator[tuple[dict[s
             yield json.loads(line), line
 
 
-def _parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
-    import pyarrow.parquet as pq
-
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
-        yield from batch.to_pylist()
-
-
 def _record_schema(out: Path) -> Any:
     """The columns kept.parquet gives the records (their types), without retold's note."""
     import pyarrow.parquet as pq
 
     schema = pq.read_schema(out / "kept.parquet").remove_metadata()
     return schema.remove(schema.get_field_index("retold")) if "retold" in schema.names else schema
-
-
-def _rows(out: Path, name: str, fmt: str) -> Iterator[dict[str, Any]]:
-    """The rows of retold's own table ``name`` (clusters, pairs), evidence as a dict."""
-    if fmt != "parquet":
-        with open(out / f"{name}.jsonl", encoding="utf-8") as fh:
-            for line in fh:
-                if line.strip():
-                    yield json.loads(line)
-        return
-    for row in _parquet_rows(out / f"{name}.parquet"):
-        if isinstance(row.get("evidence"), str):
-            row["evidence"] = json.loads(row["evidence"])
-        yield row
 
 
 def _read(
@@ -423,7 +403,6 @@ def _decide(
     indexes: dict[str, LevelIndex],
     level_indexes: dict[str, Any],
     warnings: list[str],
-    fmt: str,
     quiet: bool,
 ) -> tuple[Decisions, dict[str, Any], dict[str, int]]:
     """Each level's decision in the run's order, as :func:`retold.engine.local.decide` makes them:
@@ -440,7 +419,7 @@ def _decide(
     figures: dict[str, Any] = {}
     clusters: dict[str, int] = {}
     position = {d: i for i, d in enumerate(ids)}
-    saved_clusters = _saved_clusters(out, position, fmt)
+    saved_clusters = _saved_clusters(out, position)
     for k, name in enumerate(config.levels):
         if name in indexes:
             outcome = indexes[name].decide(decisions, context)
@@ -448,7 +427,7 @@ def _decide(
         elif _same_documents(config, decisions, config.levels[:k], saved_clusters, empties) and (
             name in old.levels and _gains(name, old)[0] == _gains(name, config)[0]
         ):
-            outcome = _replay(out, summary, config, name, decisions, position, saved_clusters, fmt)
+            outcome = _replay(out, summary, config, name, decisions, position, saved_clusters)
         else:
             outcome = _run_again(name, config, ids, spool, decisions, bar, quiet)
             level_indexes[name] = outcome.index  # type: ignore[attr-defined]
@@ -466,12 +445,10 @@ def _decide(
     return decisions, figures, clusters
 
 
-def _saved_clusters(
-    out: Path, position: dict[str, int], fmt: str
-) -> dict[str, dict[int, tuple[int, float | None]]]:
+def _saved_clusters(out: Path, position: dict[str, int]) -> dict[str, dict[int, tuple[int, float | None]]]:
     """The scan's clusters: per level, each member's (keeper, similarity) by document."""
     found: dict[str, dict[int, tuple[int, float | None]]] = {}
-    for row in _rows(out, "clusters", fmt):
+    for row in output_rows(out, "clusters"):
         found.setdefault(row["level"], {})[position[row["id"]]] = (
             position[row["kept_id"]],
             row.get("similarity"),
@@ -542,13 +519,12 @@ def _replay(
     decisions: Decisions,
     position: dict[str, int],
     saved_clusters: dict[str, dict[int, tuple[int, float | None]]],
-    fmt: str,
 ) -> Outcome:
     """Level ``name``'s decision from the scan's verified pairs that reach the new threshold (the
     level applies its threshold last, to the similarity as reported: :class:`Replay`)."""
     figures = dict(summary.get("levels", {}).get(name, {}))
     threshold = _gains(name, config)[1]
-    rows = [row for row in _rows(out, "pairs", fmt) if row["level"] == name]
+    rows = [row for row in output_rows(out, "pairs") if row["level"] == name]
     left = np.array([position[r["a"]] for r in rows], dtype=np.int64)
     right = np.array([position[r["b"]] for r in rows], dtype=np.int64)
     gain = np.array([r["similarity"] for r in rows], dtype=np.float64)
