@@ -61,7 +61,15 @@ SLOP_SCORE = {
     "claude-sonnet-4-5": (19.5, 9.72, 0.229, 0.171),
     "moonshotai/kimi-k2-0905": (18.3, 10.12, 0.078, 0.174),
 }
-COLUMNS = ("compression", "distinct_4", "self_repetition", "vendi_share", "mean_similarity", "stock_density")
+COLUMNS = (
+    "compression",
+    "distinct_4",
+    "self_repetition",
+    "vendi_style_share",
+    "vendi_share",
+    "mean_similarity",
+    "stock_density",
+)
 
 AUDIT = """
 import json, resource, sys, time

@@ -243,6 +243,7 @@ GENERAL: tuple[Option, ...] = (
             "compression",
             "distinct_4",
             "self_repetition",
+            "vendi_style_share",
             "vendi_share",
             "mean_similarity",
             "stock_density",

@@ -103,4 +103,6 @@ def test_hanna_human_stories_rank_most_diverse(tmp_path: Path) -> None:
     assert human["distinct_4"] > max(r["distinct_4"] for r in others)
     assert human["self_repetition"] < min(r["self_repetition"] for r in others)
     assert human["stock_density"] < min(r["stock_density"] for r in others)
+    # the similarity-based figure separates them too (style profiles: human 0.58, models <= 0.50)
+    assert human["vendi_style_share"] > 1.1 * max(r["vendi_style_share"] for r in others)
     assert np.isfinite(human["vendi_share"])

@@ -93,3 +93,33 @@ def test_a_metric_name_fixes_its_vectors() -> None:
     english = [f"The fox and the hen walked to the mill number {i} by the river at night." for i in range(30)]
     m = audit_texts(english, [str(i) for i in range(30)], lang="en")["metrics"]
     assert "vendi" in m and "vendi_lsa" not in m
+
+
+STYLES = {
+    "plain": "The man went to the store. He bought bread and milk. Then he went home and ate.",
+    "dialogue": '"I can\'t," she said. "You must," I told her. "Why would I?" she asked me.',
+    "formal": "It is of the utmost importance that all of the members of this committee be present.",
+    "past": "We had been walking for hours when they finally saw us from their boat on the lake.",
+}
+
+
+def test_style_vendi_counts_differently_written_documents() -> None:
+    """Copies of one text are one style; texts written differently (dialogue, formal, narrative)
+    count as several, whatever their length; a language wordfreq lacks and texts without words
+    give None, not a figure."""
+    one = metrics.style_vendi(Tokens.of([STYLES["plain"]] * 8), "en")
+    assert one["vendi_style"] == pytest.approx(1.0) and one["vendi_style_share"] == pytest.approx(1 / 8)
+    varied = metrics.style_vendi(Tokens.of(list(STYLES.values()) * 2), "en")
+    assert varied["vendi_style"] > 2.5
+    assert metrics.style_vendi(Tokens.of(["1234 !!", "…"]), "en")["vendi_style"] is None
+    assert metrics.style_vendi(Tokens.of(["some words here"]), "xx")["vendi_style"] is None
+    assert metrics.style_vendi(Tokens.of([]), "en")["vendi_style"] is None
+
+
+def test_style_vendi_reads_a_fixed_window_of_each_document() -> None:
+    """Only a document's first STYLE_WINDOW words count: two documents that begin alike and
+    differ only past the window are one style."""
+    head = " ".join([STYLES["plain"]] * 40)  # about 700 words
+    assert len(head.split()) > metrics.STYLE_WINDOW
+    a, b = head + " " + STYLES["dialogue"] * 30, head + " " + STYLES["formal"] * 30
+    assert metrics.style_vendi(Tokens.of([a, b]), "en")["vendi_style"] == pytest.approx(1.0)

@@ -30,10 +30,17 @@ def test_reference_phrases_and_density() -> None:
 
 
 def test_recurring_names_and_empty_input() -> None:
-    texts = ["Then Lily went home with Max.", "One day Lily and Max played.", "It was dark, and Elara ran."]
+    """Names the documents use as persons (acting, spoken to, titled) are characters; a planet, a
+    weekday, a company or the pronoun's contraction in every document is not."""
+    texts = [
+        "On Tuesday Lily smiled and Max laughed. Earth was far below, and I’d never seen Google so quiet.",
+        'On Tuesday Lily sighed and Max played. "Come," said Max. Earth was blue; I’d say Google knew.',
+        "It was dark on Earth, and Dr. Voss ran to Google. I’d go.",
+        "Dr. Voss nodded at Elara. Earth shook on Tuesday at Google.",
+    ]
     stock = find(texts, lang="en")
     names = {n["name"]: n["documents"] for n in stock.names}
-    assert names == {"Lily": 2, "Max": 2}
+    assert names == {"Lily": 2, "Max": 2, "Voss": 2}
     assert find([], lang="en").phrases == []
 
 

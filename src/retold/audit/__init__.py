@@ -83,6 +83,7 @@ def audit_texts(
     }
     self_rep, per_doc_rep = metrics.self_repetition(tokens)
     corpus["self_repetition"] = self_rep
+    corpus.update(metrics.style_vendi(tokens, lang))
     timings["lexical"] = time.perf_counter() - t
 
     steps.step("document vectors")
@@ -145,6 +146,7 @@ def corpus_metrics(texts: Sequence[str], embedder: str | None, lang: str) -> dic
     tokens = Tokens.of(texts)
     out: dict[str, Any] = {"compression": metrics.compression_ratio(texts), **metrics.distinct_n(tokens)}
     out["self_repetition"] = metrics.self_repetition(tokens)[0]
+    out.update(metrics.style_vendi(tokens, lang))
     vectors, _ = document_vectors(texts, embedder, lang)
     suffix = ""
     if vectors is None:

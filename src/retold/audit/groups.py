@@ -11,6 +11,8 @@ Per group (:func:`compare_groups`):
   for every group (:func:`sample_size`: the smallest shown group's size, at most
   :data:`GROUP_SAMPLE`), evenly spread over the group; a group smaller than that is measured on
   all of its documents and marked;
+* **style diversity** (``vendi_style_share``, :func:`metrics.style_vendi`): how differently the
+  group's documents use the language's common words, on the same equal samples;
 * **stock-phrase density**: the corpus's stock phrases (those the audit found) per 1,000 words of
   the group's sample, the same phrase list for every group, so the densities rank;
 * **phrases the group over-uses against the other groups**: log-odds with an informative prior
@@ -46,6 +48,7 @@ TOP_PHRASES = 8
 #: from model writing most plainly (HANNA: human 2.80, the six models 3.16-3.43), where the static
 #: model's document vectors saturate (mean cosine 0.82-0.85 for every author).
 COLUMNS = {
+    "vendi_style_share": True,
     "vendi_share": True,
     "distinct_4": True,
     "compression": False,
@@ -94,6 +97,7 @@ def compare_groups(
     pairs: dict[str, list[tuple[np.ndarray, np.ndarray]]],
     premise_labels: np.ndarray,
     sort_by: str = "compression",
+    lang: str = "en",
 ) -> dict[str, Any]:
     """The groups' table (see the module text). ``labels``: each document's group; ``present``:
     documents with text (the others take no part); ``texts_of(docs)``: their texts; ``vectors_of``:
@@ -129,6 +133,7 @@ def compare_groups(
             row["compression"] = metrics.compression_ratio(texts)["zstd_long"]
             row.update(metrics.distinct_n(group_tokens, (1, 2, 4)))
             row["self_repetition"] = metrics.self_repetition(group_tokens)[0]
+            row["vendi_style_share"] = metrics.style_vendi(group_tokens, lang)["vendi_style_share"]
             if vectors is not None:
                 v = vectors[mine]
                 row["vendi_share"] = metrics.vendi(v)["vendi_share"]

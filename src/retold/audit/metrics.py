@@ -16,10 +16,14 @@ order and use fixed seeds, so a run gives the same figures every time.
 * :func:`vendi`: the Vendi score (Friedman & Dieng 2023) of unit document vectors through the dual
   form: the eigenvalues of ``XᵀX / n`` (d × d) are those of the n × n similarity matrix ``XXᵀ / n``,
   so it costs O(n d²), not O(n³). ``vendi / n`` reads as the effective share of unique documents.
+* :func:`style_vendi`: the Vendi score of the documents' *style profiles*: how each one uses the
+  language's 300 most common words, measured against the language's own frequencies (wordfreq).
+  A fixed method that does not saturate where general-purpose document vectors do (see there).
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 from collections.abc import Sequence
 from typing import Any
@@ -137,3 +141,68 @@ def vendi(vectors: np.ndarray) -> dict[str, Any]:
     eig = eig / eig.sum()  # zero vectors (no text) would leave the trace below 1
     score = float(np.exp(-(eig * np.log(eig)).sum()))
     return {"vendi": round(score, 3), "vendi_share": round(score / n, 5)}
+
+
+#: The style profile's words (the language's most common, by wordfreq) and the window of each
+#: document it reads (its first words): one window for every document and corpus, so that a
+#: profile's sampling noise (which grows as the window shrinks, and would read as diversity) is
+#: the same everywhere. 400 words is about a page; a shorter document is read whole.
+STYLE_WORDS = 300
+STYLE_WINDOW = 400
+
+
+def style_vendi(tokens: Tokens, lang: str) -> dict[str, Any]:
+    """Vendi score (and Vendi / n) of the documents' style profiles, cosine kernel.
+
+    A document's profile: for each of the language's :data:`STYLE_WORDS` most common words, its
+    frequency ``f`` in the document's first :data:`STYLE_WINDOW` words against the language's
+    frequency ``p`` (wordfreq), as ``(f - p) / sqrt(p)``: a word's Poisson noise is then of one size
+    for every word, so no single frequent word ("the") dominates the cosine. Two documents written
+    the same way (the same habits of pronouns, tense, conjunctions, dialogue) have profiles that
+    point the same way, whatever their topic; this is the stylometry of Burrows' Delta, with the
+    language's frequencies as the fixed centre instead of the corpus's own.
+
+    Why not the document vectors alone: a general-purpose sentence model puts every story near
+    every other (HANNA's 96 human stories on 96 prompts: mean cosine 0.86, Vendi 2.5 of 96), so
+    its Vendi cannot tell a varied corpus from a uniform one. The style profiles do: on HANNA, the
+    human stories score Vendi / n 0.58 and the six models 0.40-0.50 (on each document's first 400
+    words, so length does not decide it); 60 copies of one story score 1/60.
+    """
+    top = _style_words(lang)
+    if top is None or not tokens.docs:
+        return {"vendi_style": None, "vendi_style_share": None}
+    words, expected = top
+    column = np.full(len(tokens.vocab), -1, dtype=np.int64)
+    for w, i in tokens.vocab.items():
+        j = words.get(w.replace("’", "'"))
+        if j is not None:
+            column[i] = j
+    # each position's rank within its document: the window is a document's first STYLE_WINDOW words
+    first = np.searchsorted(tokens.doc, np.arange(tokens.docs))
+    rank = np.arange(len(tokens.doc)) - first[tokens.doc] if len(tokens.doc) else tokens.doc
+    inside = rank < STYLE_WINDOW
+    length = np.bincount(tokens.doc[inside], minlength=tokens.docs).astype(np.float64)
+    hit = inside & (column[tokens.ids] >= 0) if len(tokens.ids) else inside
+    freq = np.zeros((tokens.docs, len(expected)))
+    np.add.at(freq, (tokens.doc[hit], column[tokens.ids[hit]]), 1.0)
+    has = length > 0
+    if not has.any():  # no document has a word
+        return {"vendi_style": None, "vendi_style_share": None}
+    freq[has] /= length[has, None]
+    profile = np.where(has[:, None], (freq - expected) / np.sqrt(expected), 0.0)
+    score = vendi(profile)
+    return {"vendi_style": score["vendi"], "vendi_style_share": score["vendi_share"]}
+
+
+@functools.lru_cache(maxsize=4)
+def _style_words(lang: str) -> tuple[dict[str, int], np.ndarray] | None:
+    """The language's :data:`STYLE_WORDS` most common words (to columns) and their frequencies, or
+    None where wordfreq has no list for it."""
+    from wordfreq import available_languages, top_n_list, word_frequency
+
+    if lang not in available_languages():
+        return None
+    words = top_n_list(lang, STYLE_WORDS)
+    freq = np.array([word_frequency(w, lang) for w in words])
+    keep = freq > 0
+    return {w: i for i, w in enumerate(np.array(words)[keep].tolist())}, freq[keep]

@@ -12,12 +12,14 @@
     predict if they were independent: a collocation people rarely form ("shrouded in mystery").
 * **Density**: per document, the share of its words covered by the stock phrases (per 1,000
   words): the per-document stock-phrase figure.
-* **Names**: character names (:func:`retold.dedup.names.find_names`) by how many documents use them.
+* **Names**: character names (:func:`retold.dedup.names.find_names`) by how many documents use them,
+  kept only where the documents use them as persons (:func:`recurring_names`).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -247,14 +249,56 @@ def density(tokens: Tokens, phrases: list[tuple[str, int]]) -> np.ndarray:
         return np.where(per_doc > 0, 1000.0 * hits / per_doc, np.nan)
 
 
+#: Verbs only a person (or a personified character) does: "Elara whispered", "said Marcus". Verbs a
+#: company or a place can do ("Google opened", "Earth turned") are left out on purpose.
+_PERSON_VERBS = (
+    "said|says|asked|asks|replied|whispered|smiled|nodded|laughed|sighed|shouted|muttered|murmured|"
+    "grinned|frowned|stared|thought|felt|wondered|realized|realised|cried|screamed|yelled|gasped|"
+    "chuckled|blinked|swallowed|hesitated|exclaimed|answered|admitted|shrugged|winced|knelt|smirked|"
+    "groaned|exhaled|glanced|leaned|sat|stood|walked|ran"
+)
+_NAME = r"([A-Z][\w’'-]*)"
+_ACTING = re.compile(rf"\b{_NAME}\s+(?:{_PERSON_VERBS})\b")
+_SPOKEN_TO = re.compile(
+    rf"\b(?:said|asked|replied|whispered|murmured|muttered|shouted|answered|called)\s+{_NAME}"
+)
+_TITLED = re.compile(
+    rf"\b(?:Mr|Mrs|Ms|Miss|Dr|Doctor|Professor|Captain|Detective|Officer|Agent|Sergeant|Commander|"
+    rf"Sir|Lady|Lord|Aunt|Uncle)\.?\s+{_NAME}"
+)
+_CONTRACTION = re.compile(r"^I[’'][a-z]+$")  # "I’d", "I’ve": the pronoun, not a name
+#: A recurring name is a character's when at least this share of its documents (and two) use it
+#: as a person. Measured on slop-score's 3,035 stories: "Sarah" 31 of 108, "Elias" 37 of 102,
+#: "Eleanor" 5 of 34; "Earth" 0 of 177, "Tuesday" 1 of 199, "United" 0 of 267, "Google" 1 of 12
+#: on HANNA.
+PERSON_SHARE = 0.1
+
+
+def person_names(text: str) -> set[str]:
+    """Capitalised words ``text`` uses as a person: before a person's verb, after a verb of
+    speech, or after a title."""
+    found = set(_ACTING.findall(text)) | set(_SPOKEN_TO.findall(text)) | set(_TITLED.findall(text))
+    return {w for w in found if not _CONTRACTION.match(w)}
+
+
 def recurring_names(texts: Sequence[str], top: int = 30) -> list[dict[str, Any]]:
-    """Names used in two or more documents, most documents first."""
+    """Character names used in two or more documents, most documents first.
+
+    :func:`retold.dedup.names.find_names` finds every proper name (places, weekdays, companies,
+    nationalities too: what the retold level must mask); a character's name is one the documents
+    also use as a person (:func:`person_names`) in :data:`PERSON_SHARE` of them. Titles ("Mr",
+    "Dr") and the pronoun's contractions are not names.
+    """
     from retold.dedup.names import find_names
 
     df: Counter[str] = Counter()
+    acting: Counter[str] = Counter()
     for t in texts:
-        df.update(find_names(t))
-    rows = [(name, d) for name, d in df.items() if d >= 2]
+        # a titled name is a name even where a title's full stop hides it ("Dr. Voss nodded")
+        names = {n for n in find_names(t) | set(_TITLED.findall(t)) if not _CONTRACTION.match(n)}
+        df.update(names)
+        acting.update(names & person_names(t))
+    rows = [(name, d) for name, d in df.items() if d >= 2 and acting[name] >= max(2, PERSON_SHARE * d)]
     rows.sort(key=lambda r: (-r[1], r[0]))
     return [
         {"name": name, "documents": d, "share": round(d / max(1, len(texts)), 4)} for name, d in rows[:top]

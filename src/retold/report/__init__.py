@@ -163,7 +163,7 @@ def consistent_names(mapping: dict[str, str]) -> dict[str, str]:
 PREMISE_LABELS = "_premise_labels"  # (ids, label per document): premises.jsonl, not report.json
 #: The map shows at most this many documents (an even sample of the audited ones).
 MAP_POINTS = 4000
-#: Premise clusters given their own colour on the map (the largest); the others are grey.
+#: Premise clusters named in the map's legend (the largest; colours repeat past them).
 MAP_COLOURS = 10
 
 
@@ -246,6 +246,7 @@ def grouped(
         pairs,
         premise_labels,
         config.group_sort,
+        lang,
     )
 
 

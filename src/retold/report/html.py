@@ -200,6 +200,7 @@ GROUP_COLUMNS = (
     ("compression", "compression", 2, "higher: more repetitive"),
     ("distinct_4", "distinct-4", 3, "higher: more varied"),
     ("self_repetition", "self-repetition", 3, "share of 4-grams also in another of the group's documents"),
+    ("vendi_style_share", "style Vendi / n", 3, "higher: written more differently (common-word profiles)"),
     ("vendi_share", "Vendi / n", 4, "higher: more varied (document vectors)"),
     ("mean_similarity", "mean cosine", 3, "higher: more alike"),
     ("stock_density", "stock / 1k words", 2, "the corpus's stock phrases per 1,000 words"),
@@ -238,7 +239,7 @@ def _groups(g: dict[str, Any]) -> str:
     notes = [
         f"grouped by the field <b>{esc(g.get('field'))}</b>; sorted by {esc(g.get('sorted_by'))} "
         f"({'higher' if g.get('higher_is_more_diverse') else 'lower'} = more diverse first). Compression, "
-        f"distinct-n, self-repetition, Vendi / n and the mean cosine are measured on "
+        f"distinct-n, self-repetition, style Vendi / n, Vendi / n and the mean cosine are measured on "
         f"{fmt(g.get('sample_size'))} documents of every group, evenly spread (* a smaller group: all of it).",
         f"spread across groups: {spread}" if spread else "",
     ]
@@ -304,6 +305,12 @@ METRICS = (
     ("distinct_3", "distinct-3"),
     ("distinct_4", "distinct-4"),
     ("self_repetition", "self-repetition: mean share of a document's 4-grams found in another document"),
+    (
+        "vendi_style",
+        "style Vendi: effective number of differently written documents (profiles of the language's "
+        "300 commonest words, each document's first 400)",
+    ),
+    ("vendi_style_share", "style Vendi / n: effective share of differently written documents"),
     ("mean_pairwise_similarity", "mean pairwise cosine of the static model's document vectors (sampled)"),
     ("vendi", "Vendi score, static model vectors: effective number of distinct documents"),
     ("vendi_share", "Vendi / n, static model vectors: effective share of unique documents"),
@@ -381,8 +388,7 @@ def _plots(audit: dict[str, Any]) -> str:
     )
 
 
-#: Premise clusters' colours on the map (the largest clusters; the rest grey), and the rings that mark
-#: a document repeating another, by level, closest level first.
+#: Premise clusters' colours on the map (cluster k takes colour k mod 10).
 PALETTE = (
     "#4e79a7",
     "#f28e2b",
@@ -395,12 +401,35 @@ PALETTE = (
     "#9c755f",
     "#17becf",
 )
-RINGS = ("#111111", "#555555", "#d62728", "#9467bd", "#8c564b")
+#: The marks, one shape a level (circle, square, diamond, triangle, cross), in near-black: shapes
+#: stay apart where colours would blur into the clusters' fills.
+MARKS = ("circle", "square", "diamond", "triangle", "cross")
+MARK_COLOUR = "#111111"
+
+
+def _mark(shape: str, cx: float, cy: float, r: float, width: float = 1.3) -> str:
+    """An outline of ``shape`` centred on (cx, cy), about ``r`` across from the centre."""
+    style = f'fill="none" stroke="{MARK_COLOUR}" stroke-width="{width}"'
+    if shape == "circle":
+        return f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{r:.1f}" {style}/>'
+    if shape == "square":
+        a = r * 0.9
+        return f'<rect x="{cx - a:.1f}" y="{cy - a:.1f}" width="{2 * a:.1f}" height="{2 * a:.1f}" {style}/>'
+    if shape == "diamond":
+        a = r * 1.25
+        points = f"{cx:.1f},{cy - a:.1f} {cx + a:.1f},{cy:.1f} {cx:.1f},{cy + a:.1f} {cx - a:.1f},{cy:.1f}"
+        return f'<polygon points="{points}" {style}/>'
+    if shape == "triangle":
+        a = r * 1.3
+        points = f"{cx:.1f},{cy - a:.1f} {cx + a:.1f},{cy + a * 0.75:.1f} {cx - a:.1f},{cy + a * 0.75:.1f}"
+        return f'<polygon points="{points}" {style}/>'
+    return f'<path d="M{cx - r:.1f},{cy:.1f}H{cx + r:.1f}M{cx:.1f},{cy - r:.1f}V{cy + r:.1f}" {style}/>'
 
 
 def _map(m: dict[str, Any], levels: list[str], width: int = 760, height: int = 520) -> str:
-    """Every shown document as a point of the 2-D projection: filled by premise cluster (the largest
-    in colour, others grey, alone hollow), ringed by the level that found it repeating another.
+    """Every shown document as a point of the 2-D projection: filled by premise cluster (colours
+    repeat past the palette; in no cluster: hollow), marked by the level that found it repeating another (a
+    shape a level).
     Translucent points let dense regions show darker at 50,000 documents; at 50 each point stands out."""
     if not m.get("shown"):
         return ""
@@ -408,7 +437,7 @@ def _map(m: dict[str, Any], levels: list[str], width: int = 760, height: int = 5
     radius = 4.5 if n <= 300 else 3.0 if n <= 1500 else 2.2
     opacity = 0.9 if n <= 300 else 0.6 if n <= 1500 else 0.45
     pad = 44
-    ring_of = {level: RINGS[k % len(RINGS)] for k, level in enumerate(levels)}
+    shape_of = {level: MARKS[k % len(MARKS)] for k, level in enumerate(levels)}
     coloured = int(m.get("coloured", len(PALETTE)))
     dots, rings = [], []
     for x, y, p, kind in zip(m["x"], m["y"], m["premise"], m["kind"], strict=True):
@@ -417,15 +446,15 @@ def _map(m: dict[str, Any], levels: list[str], width: int = 760, height: int = 5
         if p < 0:
             dots.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{radius}" fill="none" stroke="#bbb"/>')
         else:
-            colour = PALETTE[p] if p < min(coloured, len(PALETTE)) else "#c7c7c7"
+            # past the palette the colours repeat: at 50,000 documents a corpus has thousands of
+            # clusters, and grey for all but ten left the map one grey cloud; a clump of one colour
+            # is one cluster, as neighbouring clusters rarely share a colour
+            colour = PALETTE[p % len(PALETTE)]
             dots.append(
                 f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{radius}" fill="{colour}" fill-opacity="{opacity}"/>'
             )
         if kind:
-            rings.append(
-                f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="{radius + 2}" fill="none" '
-                f'stroke="{ring_of.get(kind, "#000")}" stroke-width="1.3"/>'
-            )
+            rings.append(_mark(shape_of.get(kind, "cross"), cx, cy, radius + 2))
     legend = []
     lx = pad
     for k in range(min(coloured, len(PALETTE))):
@@ -433,18 +462,19 @@ def _map(m: dict[str, Any], levels: list[str], width: int = 760, height: int = 5
             f'<circle cx="{lx + 5}" cy="14" r="5" fill="{PALETTE[k]}"/><text x="{lx + 13}" y="18" font-size="11">{k}</text>'
         )
         lx += 34
-    legend.append(
-        f'<circle cx="{lx + 5}" cy="14" r="5" fill="#c7c7c7"/><text x="{lx + 13}" y="18" font-size="11">other</text>'
-    )
-    lx += 52
+    repeat = max(m["premise"], default=-1) >= len(PALETTE)
+    if repeat:
+        legend.append(f'<text x="{lx + 2}" y="18" font-size="11">… colours repeat</text>')
+        lx += 112
     legend.append(
         f'<circle cx="{lx + 5}" cy="14" r="5" fill="none" stroke="#bbb"/><text x="{lx + 13}" y="18" font-size="11">alone</text>'
     )
-    lx, ly = pad, 34  # the rings' legend: a second line, only the levels found on the map
-    for level in dict.fromkeys(k for k in m["kind"] if k):
+    lx, ly = pad, 34  # the marks' legend: a second line, only the levels found on the map
+    found = {k for k in m["kind"] if k}
+    for level in [lv for lv in levels if lv in found] + sorted(found - set(levels)):
         legend.append(
-            f'<circle cx="{lx + 6}" cy="{ly - 4}" r="6" fill="none" stroke="{ring_of.get(level, "#000")}" '
-            f'stroke-width="1.5"/><text x="{lx + 15}" y="{ly}" font-size="11">repeats another ({esc(level[:20])})</text>'
+            _mark(shape_of.get(level, "cross"), lx + 6, ly - 4, 5.5, 1.5)
+            + f'<text x="{lx + 15}" y="{ly}" font-size="11">repeats another ({esc(level[:20])})</text>'
         )
         lx += 190
     axes = (
@@ -461,7 +491,9 @@ def _map(m: dict[str, Any], levels: list[str], width: int = 760, height: int = 5
         + (" (an even sample)" if n < (m.get("documents") or 0) else "")
         + f", placed by {esc(m.get('projection', ''))} ({fmt(100 * m.get('variance_shown', 0), 1)}% of their variance): "
         "near points are documents with similar vectors. Fill: premise cluster (the numbers of the table below; "
-        "grey: a smaller cluster; hollow: alone). Ring: the document repeats another, at that level. "
+        + ("past the tenth the colours repeat, so a clump of one colour is one cluster; " if repeat else "")
+        + "hollow: in no cluster). Outline (a shape a level, as the legend shows): the document "
+        "repeats another, at that level. "
         + ("Points are translucent: darker regions hold more documents." if n > 300 else "")
     )
     return f'<h2 id=map>Map of the corpus</h2><p class="note">{note}</p>{svg}'
