@@ -6,9 +6,11 @@ published ranking, and its cost.
   own per-model figures (:data:`SLOP_SCORE`);
 * HANNA grouped by ``author``: where the human stories rank;
 * the cost (wall, peak RSS of the ``retold audit`` process) on both, and on 100,000 documents made
-  from the slop-score stories (a random 60-90% of a story's sentences, grouped by its model).
+  from the slop-score stories, grouped by its model: a random 60-90% of a story's sentences
+  (``variants``) or 1-3 consecutive paragraphs of a story (``windows``).
 
-    .venv/bin/python benchmarks/bench_groups.py [--size 100000] [--skip-large | --only-large] [--large-levels L]
+    .venv/bin/python benchmarks/bench_groups.py [--size 100000] [--skip-large | --only-large]
+        [--large-levels L] [--large-kind variants|windows]
 """
 
 from __future__ import annotations
@@ -146,6 +148,23 @@ def variants(size: int, path: Path) -> None:
             fh.write(json.dumps({"text": " ".join(keep), "model": stories[k]["model"]}) + "\n")
 
 
+def windows(size: int, path: Path) -> None:
+    """``size`` documents, each 1-3 consecutive paragraphs (of 200+ characters) of a slop-score
+    story, with its model: a corpus of paragraph-length training text (~1,000 characters), where
+    windows of one story overlap as scraped chunks do."""
+    with gzip.open(SLOP, "rt", encoding="utf-8") as fh:
+        stories = [json.loads(line) for line in fh]
+    paragraphs = [[p.strip() for p in s["text"].split("\n\n") if len(p.strip()) >= 200] for s in stories]
+    usable = [k for k, ps in enumerate(paragraphs) if ps]
+    with open(path, "w", encoding="utf-8") as fh:
+        for i in range(size):
+            rng = random.Random(i)
+            k = usable[rng.randrange(len(usable))]
+            start = rng.randrange(len(paragraphs[k]))
+            text = "\n\n".join(paragraphs[k][start : start + rng.randint(1, 3)])
+            fh.write(json.dumps({"text": text, "model": stories[k]["model"]}) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=100_000)
@@ -156,6 +175,13 @@ def main() -> None:
         default="exact,near",
         help="--levels of the large audit (the default levels' retold level on 100k variants of long "
         "stories, ~33 retellings each, ran past 17 minutes and 19 GB: docs/benchmarks.md)",
+    )
+    parser.add_argument(
+        "--large-kind",
+        choices=("variants", "windows"),
+        default="variants",
+        help="the large corpus: variants of whole stories (60-90%% of a story's sentences) or windows "
+        "of 1-3 paragraphs",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -175,11 +201,11 @@ def main() -> None:
         if not args.skip_large:
             corpus = work / "variants.jsonl"
             t = time.perf_counter()
-            variants(args.size, corpus)
+            (variants if args.large_kind == "variants" else windows)(args.size, corpus)
             made = time.perf_counter() - t
             groups, cost = audited(corpus, work / "large", "model", args.large_levels)
             print(
-                f"{args.size:,} documents (slop-score story variants, made in {made:.0f} s) by model, "
+                f"{args.size:,} documents (slop-score story {args.large_kind}, made in {made:.0f} s) by model, "
                 f"--levels {args.large_levels}: {cost['wall']:.1f} s, peak RSS {cost['rss_mb']:.0f} MB"
             )
             table(groups)

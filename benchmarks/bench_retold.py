@@ -39,6 +39,8 @@ import argparse
 import gzip
 import itertools
 import json
+import random
+import re
 import shutil
 import statistics
 import tempfile
@@ -355,14 +357,21 @@ def speed(tmp: Path) -> None:
 
 
 LEVEL_SCAN = """
-import json, sys, time, retold
+import json, resource, sys, time, retold
 t = time.perf_counter()
 r = retold.scan(sys.argv[1], out=sys.argv[2], levels="retold", report=False, quiet=True, **json.loads(sys.argv[3]))
+rss = max(resource.getrusage(w).ru_maxrss for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
 print(json.dumps({"wall": time.perf_counter() - t, "docs": r.documents_in, "clusters": r.clusters,
-                  "read": r.timings.get("read_repair", 0), "decide": r.timings.get("dedup", 0)}))
+                  "read": r.timings.get("read_repair", 0), "decide": r.timings.get("dedup", 0), "rss_mb": rss}))
 """
 #: Set by ``--baseline``: another checkout's ``src`` folder, timed beside this one.
 BASELINE: list[str] = []
+#: The ``level`` section's corpora: HANNA, slop-score, and ``rewrites``: 10,000 documents each a
+#: random 60-90% of a slop-score story's sentences (~3.3 rewrites of every story: a generator's
+#: paraphrases, where nearly every candidate pair verifies).
+LEVEL_CORPORA = ["hanna", "slop"]
+LEVEL_ROUNDS = [3]
+REWRITES = 10_000
 
 
 def level(tmp: Path) -> None:
@@ -380,13 +389,27 @@ def level(tmp: Path) -> None:
     with gzip.open(stories, "rt", encoding="utf-8") as src, open(slop, "w", encoding="utf-8") as fh:
         for line in src:
             fh.write(json.dumps({"text": json.loads(line)["text"]}) + "\n")
+    rewrites = tmp / "level-rewrites.jsonl"
+    if "rewrites" in LEVEL_CORPORA:
+        with gzip.open(stories, "rt", encoding="utf-8") as src:
+            texts = [json.loads(line)["text"] for line in src]
+        split = [re.split(r"(?<=[.!?])\s+", t) for t in texts]
+        with open(rewrites, "w", encoding="utf-8") as fh:
+            for i in range(REWRITES):
+                rng = random.Random(i)
+                k = rng.randrange(len(texts))
+                keep = [s for s in split[k] if rng.random() < rng.uniform(0.6, 0.9)] or split[k][:1]
+                fh.write(json.dumps({"text": " ".join(keep)}) + "\n")
     codes = {"this": str(Path(__file__).resolve().parents[1] / "src")}
     if BASELINE:
         codes["baseline"] = BASELINE[0]
-    for corpus in (hanna, slop):
+    chosen = {"hanna": hanna, "slop": slop, "rewrites": rewrites}
+    for corpus in (chosen[c] for c in LEVEL_CORPORA):
         walls: dict[str, list[float]] = {name: [] for name in codes}
         parts: dict[str, list[tuple[float, float]]] = {name: [] for name in codes}
-        for rnd in range(3):
+        rss: dict[str, float] = {}
+        clusters: dict[str, int] = {}
+        for rnd in range(LEVEL_ROUNDS[0]):
             for name, src_dir in codes.items():
                 env = {**os.environ, "PYTHONPATH": src_dir}
                 out = tmp / f"level-{corpus.stem}-{name}-{rnd}"
@@ -400,6 +423,8 @@ def level(tmp: Path) -> None:
                 found = json.loads(done.stdout.strip().splitlines()[-1])
                 walls[name].append(found["wall"])
                 parts[name].append((found["read"], found["decide"]))
+                rss[name] = max(rss.get(name, 0.0), found["rss_mb"])
+                clusters[name] = found["clusters"].get("retold", 0)
         for name, values in walls.items():
             wall = statistics.median(values)
             read = statistics.median(p[0] for p in parts[name])
@@ -408,7 +433,8 @@ def level(tmp: Path) -> None:
                 f"  {corpus.stem.removeprefix('level-')}: {name:8} {found['docs']:,} docs, {wall:6.1f} s "
                 f"({found['docs'] / wall:,.0f} docs/s; runs {', '.join(f'{v:.1f}' for v in values)}); "
                 f"reading with repair and the level's stage {read:.1f} s, deciding {decide:.1f} s, "
-                f"the rest (imports, models, numba) {wall - read - decide:.1f} s"
+                f"the rest (imports, models, numba) {wall - read - decide:.1f} s; peak RSS {rss[name]:,.0f} MB; "
+                f"{clusters[name]:,} retold clusters"
             )
 
 
@@ -500,7 +526,15 @@ def main() -> None:
     parser.add_argument(
         "--baseline", help="another checkout's src folder, timed beside this one (--only level)"
     )
+    parser.add_argument(
+        "--level-corpora",
+        default="hanna,slop",
+        help="the level section's corpora, of hanna, slop, rewrites (10,000 rewrites of slop-score stories)",
+    )
+    parser.add_argument("--level-rounds", type=int, default=3, help="interleaved rounds of the level section")
     args = parser.parse_args()
+    LEVEL_CORPORA[:] = args.level_corpora.split(",")
+    LEVEL_ROUNDS[0] = args.level_rounds
     if args.verifier:
         OPTIONS["verifier"] = args.verifier
     if args.retold_threshold is not None:

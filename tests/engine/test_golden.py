@@ -170,7 +170,7 @@ MODEL = "e79551e309c0dda8"
 
 PINNED: dict[str, Any] = {
     "scan": {
-        "clusters.jsonl": "7991de766fa9236f",
+        "clusters.jsonl": "21da1abdb9ed46ab",
         "dropped.jsonl": "baa9423622bbb084",
         "index/exact.digest.u8": "3ce5910dfa4b5c6a",
         "index/exact.docs.i64": "46f11de2eb9be71c",
@@ -186,7 +186,7 @@ PINNED: dict[str, Any] = {
         "index/retold.spaces.i8": "256c8c9c8801e746",
         "index/retold.vectors.f32": "1218989f7a7f582d",
         "kept.jsonl": "c5ac34c14ff3acc6",
-        "pairs.jsonl": "af71dc4a97e5209f",
+        "pairs.jsonl": "148f79eab1328655",
         "premises.jsonl": "ee429f698d4f7f42",
         "quarantine.jsonl": "f98abb57f11f398e",
         "report.html": "a94dbf872a4ce6b9",
@@ -194,7 +194,7 @@ PINNED: dict[str, Any] = {
         "summary.json": "eede2944ac2c42ed",
     },
     "lexical": {
-        "clusters.jsonl": "81e7ba0635c67767",
+        "clusters.jsonl": "cd65863c339e5de1",
         "dropped.jsonl": "30ab8beaadf3d70e",
         "index/exact.digest.u8": "3ce5910dfa4b5c6a",
         "index/exact.docs.i64": "46f11de2eb9be71c",
@@ -210,7 +210,7 @@ PINNED: dict[str, Any] = {
         "index/retold.spaces.i8": "c97339b470e77827",
         "index/retold.vectors.f32": "31171408738a0a39",
         "kept.jsonl": "6274b4abb93262a3",
-        "pairs.jsonl": "4c298e97d5bf0297",
+        "pairs.jsonl": "c38845ea365529d5",
         "premises.jsonl": "53783f13feed47c8",
         "quarantine.jsonl": "f98abb57f11f398e",
         "report.html": "0203398ccb69afc1",
@@ -218,7 +218,7 @@ PINNED: dict[str, Any] = {
         "summary.json": "dba0774e6dc040b3",
     },
     "against-A": {
-        "clusters.jsonl": "b5baa424226f91fb",
+        "clusters.jsonl": "166f6bb851930e8c",
         "dropped.jsonl": "782f4bcb5a76ccb3",
         "index/exact.digest.u8": "fdb90c2ac1dc04ab",
         "index/exact.docs.i64": "460c40aca1f47cb1",
@@ -234,7 +234,7 @@ PINNED: dict[str, Any] = {
         "index/retold.spaces.i8": "7e5906b7c0e1829e",
         "index/retold.vectors.f32": "33f5a9c9d599294b",
         "kept.jsonl": "a65b35d074cd9dac",
-        "pairs.jsonl": "afdc8bf5422015f5",
+        "pairs.jsonl": "ac2e8b79a8374928",
         "premises.jsonl": "a524ee6ddeef5982",
         "quarantine.jsonl": "e3b0c44298fc1c14",
         "report.html": "78aebd8f6bd4a543",
@@ -242,8 +242,8 @@ PINNED: dict[str, Any] = {
         "summary.json": "a12611b051bf902a",
     },
     "against-B": {
-        "clusters.jsonl": "50a419bc23c8aa2a",
-        "dropped.jsonl": "b777c827357e8618",
+        "clusters.jsonl": "2cbe1200c12360c3",
+        "dropped.jsonl": "f746736a7a6bb18f",
         "index/exact.digest.u8": "b34d529449798c33",
         "index/exact.docs.i64": "1d0a6b6f02868182",
         "index/fate.i8": "c0f920c443eddaba",
@@ -258,7 +258,7 @@ PINNED: dict[str, Any] = {
         "index/retold.spaces.i8": "fc1df255dfe9a3d6",
         "index/retold.vectors.f32": "1aa10426e41adb71",
         "kept.jsonl": "08822123ca3304a6",
-        "pairs.jsonl": "c77e732dfe1df2a3",
+        "pairs.jsonl": "4c189346767ef156",
         "premises.jsonl": "572fe89300336f46",
         "quarantine.jsonl": "f98abb57f11f398e",
         "report.html": "80120607bb2ae78f",

@@ -451,7 +451,9 @@ class RetoldMatch:
     names: dict[str, str] = field(default_factory=dict)
     shared_names: list[str] = field(default_factory=list)
     anchor: float = 0.0  # the best aligned pair's (weighted) cosine
-    distinct: float = 1.0  # the best aligned pair's lead over other nearby stories (distinct_anchor)
+    #: the best aligned pair's lead over other nearby stories (distinct_anchor); None where it was
+    #: not needed: the pair tells most of itself again (aligned >= WHOLE_ALIGNED)
+    distinct: float | None = 1.0
 
     def evidence(self, a: Telling, b: Telling, swapped: bool) -> dict[str, Any]:
         """JSON evidence, with ``a`` the kept document's telling and ``b`` the other's."""
@@ -469,7 +471,7 @@ class RetoldMatch:
             "aligned": round(self.aligned, 4),
             "aligned_sentences": len(self.pairs),
             "anchor": round(self.anchor, 4),
-            "distinct": round(self.distinct, 4),
+            "distinct": None if self.distinct is None else round(self.distinct, 4),
             "sentences": shown,
             "names": self.names,
             "shared_names": self.shared_names,
@@ -1203,10 +1205,21 @@ class RetoldIndex(LevelIndex):
         theirs (:func:`~retold.dedup.neighbours.nearest`) give its best rival. Two stories built
         from one stock of sentences ("Stay in bed, said the GP firmly") share a sentence that
         others tell too; a retelling keeps one of its own.
+
+        A pair that tells most of itself again (aligned >= :data:`WHOLE_ALIGNED`) is kept whatever
+        its rivals, so its sentences are not searched (``distinct`` None): where a generator wrote
+        many rewrites of each text, nearly every pair is one, and the search (a faiss index over
+        every sentence, 80 neighbours of each aligned one) was half the level's time.
         """
         if not left:
             return left, right
-        group = _groups(left, right)
+        group = _groups(left, right)  # of every verified pair: rivals exclude the whole group
+        for a, b in zip(left, right, strict=True):
+            if results[a, b][0].aligned >= WHOLE_ALIGNED:
+                results[a, b][0].distinct = None
+        needs = [(a, b) for a, b in zip(left, right, strict=True) if results[a, b][0].distinct is not None]
+        if not needs:
+            return left, right
         label = np.full(len(docs), -1, dtype=np.int64)  # each document's group (-1: none)
         slot = {int(d): k for k, d in enumerate(docs.tolist())}
         for d, g in group.items():
@@ -1215,7 +1228,7 @@ class RetoldIndex(LevelIndex):
         owner = np.repeat(np.arange(len(docs)), np.diff(start))
         # the sentences that take part in a verified pair's alignment: their nearest sentences
         wanted = []
-        for a, b in zip(left, right, strict=True):
+        for a, b in needs:
             match, swapped = results[a, b]
             sx, sy = (b, a) if swapped else (a, b)
             wanted += [start[slot[sx]] + p[0] for p in match.pairs] + [
@@ -1229,6 +1242,10 @@ class RetoldIndex(LevelIndex):
         keep_left, keep_right = [], []
         for a, b in zip(left, right, strict=True):
             match, swapped = results[a, b]
+            if match.distinct is None:  # told again whole: kept
+                keep_left.append(a)
+                keep_right.append(b)
+                continue
             sx, sy = (b, a) if swapped else (a, b)
             x, y = told[sx], told[sy]
             lines = at[
@@ -1248,7 +1265,7 @@ class RetoldIndex(LevelIndex):
             k = len(match.pairs)
             rival = np.maximum(best[:k], best[k:])
             match.distinct = distinct_anchor(match, x, rival, y)
-            if match.distinct >= MIN_DISTINCT or match.aligned >= WHOLE_ALIGNED:
+            if match.distinct >= MIN_DISTINCT:
                 keep_left.append(a)
                 keep_right.append(b)
         return keep_left, keep_right
