@@ -26,6 +26,9 @@ EXACT_LIMIT = 50_000
 CELLS = 2
 PROBES = 8
 _BLOCK = 2048
+#: An exact search's block of products is at most this many bytes: 2,048 queries against 50,000
+#: rows were 410 MB at once (the retold level's boilerplate check, at its peak).
+_BLOCK_BYTES = 64 << 20
 _QUERY_BLOCK = 65536
 _SEED = 1234
 
@@ -119,10 +122,11 @@ def nearest(
 
 def _exact(base: np.ndarray, queries: np.ndarray, k: int, skip: bool) -> tuple[np.ndarray, np.ndarray]:
     cols, vals = [], []
-    for lo in range(0, len(queries), _BLOCK):
-        block = queries[lo : lo + _BLOCK] @ base.T
+    step = max(64, min(_BLOCK, _BLOCK_BYTES // (4 * max(1, len(base)))))  # rows are independent
+    for lo in range(0, len(queries), step):
+        block = queries[lo : lo + step] @ base.T
         if skip:
-            rows = np.arange(lo, min(lo + _BLOCK, len(queries)))
+            rows = np.arange(lo, min(lo + step, len(queries)))
             block[rows - lo, rows] = -np.inf
         idx, val = top_k(block, k)
         cols.append(idx)

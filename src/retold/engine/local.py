@@ -155,6 +155,28 @@ class Pass:
         return len(self.spool)
 
 
+def _give_back_freed_memory() -> None:
+    """Fix glibc's mmap threshold at its initial 128 KiB (``mallopt(M_MMAP_THRESHOLD)``).
+
+    glibc raises the threshold each time a large block is freed, up to 32 MiB, so that later
+    blocks of up to that size come from the heap, where a freed one stays in the process. A run
+    frees many such blocks (the retold level's sentence vectors arrive from the workers 16 MB at a
+    time, then move into one array): measured on 5,000 rewrites of slop-score stories, the level's
+    peak RSS 1,330 MB with the dynamic threshold, 1,106 MB with it fixed, the same time. The same
+    as ``MALLOC_MMAP_THRESHOLD_=131072``; elsewhere than glibc, nothing."""
+    global _MALLOC_SET
+    if _MALLOC_SET or not sys.platform.startswith("linux"):
+        return
+    _MALLOC_SET = True
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):  # musl and other C libraries: nothing to set
+        ctypes.CDLL("libc.so.6").mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD (malloc.h)
+
+
+_MALLOC_SET = False
+
+
 def run_scan(
     inputs: list[str] | list[Source], out: Path, config: ScanConfig, verb: str, run: RunOptions
 ) -> ScanResult:
@@ -167,6 +189,7 @@ def run_scan(
     """
     out = Path(out)
     t0 = time.perf_counter()
+    _give_back_freed_memory()
     if inputs and all(isinstance(i, Source) for i in inputs):  # an in-memory corpus, spilled
         sources: list[Source] = list(inputs)  # type: ignore[arg-type]
     else:
