@@ -28,6 +28,8 @@ from pathlib import Path
 
 from scipy.stats import spearmanr
 
+from retold.audit.groups import COLUMNS as GROUP_COLUMNS
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 SLOP = DATA / "slopscore_stories" / "stories.jsonl.gz"
@@ -63,15 +65,9 @@ SLOP_SCORE = {
     "claude-sonnet-4-5": (19.5, 9.72, 0.229, 0.171),
     "moonshotai/kimi-k2-0905": (18.3, 10.12, 0.078, 0.174),
 }
-COLUMNS = (
-    "compression",
-    "distinct_4",
-    "self_repetition",
-    "vendi_style_share",
-    "vendi_share",
-    "mean_similarity",
-    "stock_density",
-)
+#: The groups' columns this prints: the per-group metrics of ``retold.audit.groups`` (not the copy
+#: shares and premise coverage, printed apart).
+COLUMNS = tuple(c for c in GROUP_COLUMNS if c not in ("within_share", "across_share", "premise_coverage"))
 
 AUDIT = """
 import json, resource, sys, time

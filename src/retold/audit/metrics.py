@@ -183,8 +183,10 @@ def style_vendi(tokens: Tokens, lang: str) -> dict[str, Any]:
     inside = rank < STYLE_WINDOW
     length = np.bincount(tokens.doc[inside], minlength=tokens.docs).astype(np.float64)
     hit = inside & (column[tokens.ids] >= 0) if len(tokens.ids) else inside
-    freq = np.zeros((tokens.docs, len(expected)))
-    np.add.at(freq, (tokens.doc[hit], column[tokens.ids[hit]]), 1.0)
+    cells = tokens.doc[hit] * len(expected) + column[tokens.ids[hit]]  # (document, word) as one index
+    freq = (
+        np.bincount(cells, minlength=tokens.docs * len(expected)).reshape(tokens.docs, -1).astype(np.float64)
+    )
     has = length > 0
     if not has.any():  # no document has a word
         return {"vendi_style": None, "vendi_style_share": None}
