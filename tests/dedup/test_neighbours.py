@@ -42,3 +42,29 @@ def test_the_inverted_file_finds_what_exact_search_finds(monkeypatch: pytest.Mon
 def test_too_few_rows() -> None:
     top, cos = neighbours.nearest(_vectors(1), 5)
     assert top.shape == (1, 0) and cos.shape == (1, 0)
+
+
+def test_cells_give_exact_values_the_same_on_any_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numba
+
+    x = _vectors(5000, seed=3)
+    monkeypatch.setattr(neighbours, "EXACT_LIMIT", 1000)
+    monkeypatch.setattr(neighbours, "_HEAP_BYTES", 12 * 5 * 1500)  # several blocks of queries
+    monkeypatch.setattr(neighbours, "_PRODUCT_BYTES", 4 * 64 * 200)  # cells' queries in chunks
+    top, cos = neighbours.nearest(x, 5)
+    found = top >= 0
+    exact = np.einsum("ij,ij->i", np.repeat(x, 5, axis=0), x[np.where(found, top, 0)].reshape(-1, 32))
+    assert np.allclose(exact.reshape(-1, 5)[found], cos[found], atol=1e-5)  # float32 products, not codes
+    assert (np.diff(cos, axis=1) <= 0).all() and not (top == np.arange(5000)[:, None]).any()
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        one_top, one_cos = neighbours.nearest(x, 5)
+    finally:
+        numba.set_num_threads(threads)
+    assert (one_top == top).all() and (one_cos == cos).all()
+    # rows read from a half-precision or memory-mapped matrix, a few at a time, find the same
+    half, _ = neighbours.nearest(x.astype(np.float16), 5)
+    assert np.mean(half == top) > 0.95
+    rows, _ = neighbours.Neighbours(neighbours.Rows(x, np.arange(5000))).search(5)
+    assert (rows == top).all()

@@ -9,7 +9,7 @@ The method holds its quality as a corpus grows (measured in ``benchmarks/bench_p
    ``PREMISE_TERMS`` strongest words: a premise is carried by a few rare content words (arena,
    exterminator), and the pruned rows make exact cosines cheap at any size.
 2. **Neighbours.** Candidates from LSA (``PREMISE_DIMENSIONS``-dimensional truncated SVD of the same
-   matrix, centred; exact search, faiss IVF past 50k documents), re-scored by the exact cosine of the
+   matrix, centred; exact search, k-means cells past 50k documents), re-scored by the exact cosine of the
    pruned TF-IDF rows; each document keeps its ``PREMISE_NEIGHBOURS`` best. LSA alone is what broke
    the old clusters at scale: 128 dimensions cannot hold hundreds of premises, so stories of
    different prompts drifted together (slopscore_stories + HANNA + NT chapters: HANNA's ARI fell
@@ -320,7 +320,7 @@ def neighbours(rows: Any, lsa: np.ndarray, k: int = PREMISE_NEIGHBOURS) -> tuple
     from retold.dedup.neighbours import EXACT_LIMIT, nearest
 
     c = min(PREMISE_CANDIDATES, len(lsa) - 1)
-    # past the exact search's limit the inverted file reads the rows a block at a time, so they may
+    # past the exact search's limit the cells read the rows a block at a time, so they may
     # stay in half precision (a million documents: 0.5 GB instead of 1 GB)
     cols, _ = nearest(np.ascontiguousarray(lsa, dtype=np.float32) if len(lsa) <= EXACT_LIMIT else lsa, c)
     sims = _rescore(rows.data, rows.indices, rows.indptr, cols)
