@@ -396,6 +396,49 @@ def _gains(
     return out
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def _alignments(vectors, words, starts, left, right, margin, full_words, offsets):  # type: ignore[no-untyped-def]
+    """The alignment of each pair as :meth:`Verifier.verify` makes it, spread over the cores:
+    for pair ``p`` its aligned sentence pairs above the margin (``offsets[p]`` on: shorter
+    telling's row, longer's row, raw cosine), their count, the aligned score, the anchor (best
+    weighted cosine of an aligned pair) and whether the pair was swapped (``left`` longer)."""
+    total = offsets[-1]
+    at_x = np.empty(total, dtype=np.int64)
+    at_y = np.empty(total, dtype=np.int64)
+    cosine = np.empty(total, dtype=np.float64)
+    count = np.zeros(left.shape[0], dtype=np.int64)
+    score = np.zeros(left.shape[0])
+    anchor = np.zeros(left.shape[0])
+    swapped = np.zeros(left.shape[0], dtype=np.bool_)
+    for p in prange(left.shape[0]):
+        a, b = left[p], right[p]
+        if starts[a + 1] - starts[a] > starts[b + 1] - starts[b]:
+            a, b = b, a
+            swapped[p] = True
+        if starts[a + 1] == starts[a] or starts[b + 1] == starts[b]:
+            continue
+        raw = np.dot(
+            np.ascontiguousarray(vectors[starts[a] : starts[a + 1]]),
+            np.ascontiguousarray(vectors[starts[b] : starts[b + 1]].T),
+        )
+        sim = _weighted(
+            raw, words[starts[a] : starts[a + 1]], words[starts[b] : starts[b + 1]], margin, full_words
+        )
+        score[p], pairs = _align(sim, margin)
+        best, c = -np.inf, 0
+        for k in range(pairs.shape[0]):
+            i, j = pairs[k, 0], pairs[k, 1]
+            best = max(best, sim[i, j])
+            if sim[i, j] > margin:
+                at_x[offsets[p] + c] = i
+                at_y[offsets[p] + c] = j
+                cosine[offsets[p] + c] = raw[i, j]
+                c += 1
+        count[p] = c
+        anchor[p] = best if pairs.shape[0] else 0.0
+    return at_x, at_y, cosine, count, score, anchor, swapped
+
+
 @contextlib.contextmanager
 def _one_blas_thread() -> Iterator[None]:
     """BLAS on one thread while numba's OpenMP threads call it (:func:`_gains`' products): OpenBLAS
@@ -1158,30 +1201,25 @@ class RetoldIndex(LevelIndex):
         # tell most of itself again (aligned >= WHOLE_ALIGNED): at scale every sentence of a mosaic
         # recurs elsewhere and would be silenced
         again = np.flatnonzero((cosine >= WHOLE_COSINE) & (gains < threshold))
-        whole_told: dict[int, Telling] = {}
         if len(again) and len(silent_rows):
             flat[silent_rows] = stock_lines
             gains[again] = scored(again, "near-verbatim pairs", min_score=WHOLE_ALIGNED)
-            told_whole = again[gains[again] >= threshold]
-            for d in np.union1d(keep_side[told_whole], other[told_whole]).tolist():
-                t = mine[d]
-                whole_told[d] = Telling(t.sentences, t.names, t.vectors.copy(), t.words)
             flat[silent_rows] = 0.0
         else:
             again = again[:0]
-        ok_left, ok_right, found = [], [], {}
-        scored_again = set(again.tolist())
-        for p in np.flatnonzero(gains >= threshold).tolist():
-            a, b = int(keep_side[p]), int(other[p])
-            told_again = p in scored_again
-            x, y = (whole_told[a], whole_told[b]) if told_again else (mine[a], mine[b])
-            match = verifier.verify(
-                x, y, seed=pair_seed(a, b, n), threshold=threshold, names=False, gain=float(gains[p])
-            )
-            if match is not None:
-                ok_left.append(a)
-                ok_right.append(b)
-                found[a, b] = match
+        # the passing pairs' alignments, as the numba pass made them (a near-verbatim pair's with
+        # its stock lines): their sentence pairs are the evidence and the name mapping's votes
+        passed = np.flatnonzero(gains >= threshold)
+        told_again = np.isin(passed, again)
+        arrays = (docs, flat, words, starts)
+        by_pair = self._matches(passed[~told_again], gains, keep_side, other, arrays, verifier)
+        if told_again.any():
+            flat[silent_rows] = stock_lines
+            by_pair.update(self._matches(passed[told_again], gains, keep_side, other, arrays, verifier))
+            flat[silent_rows] = 0.0
+        found = {(int(keep_side[p]), int(other[p])): by_pair[p] for p in sorted(by_pair)}
+        ok_left = [a for a, _ in found]
+        ok_right = [b for _, b in found]
         ok_left, ok_right = self._distinct(ok_left, ok_right, found, docs, mine, (flat, starts))
         wanted = gain_threshold(self.options)  # last, on the gain as reported (see gain_floor)
         for a, b in zip(ok_left, ok_right, strict=True):  # names mapped only for the verified
@@ -1191,6 +1229,42 @@ class RetoldIndex(LevelIndex):
             verifier.map_names(match, mine[a], mine[b], swapped)
             results[a, b] = found[a, b]
             told[a], told[b] = mine[a], mine[b]
+
+    @staticmethod
+    def _matches(
+        at: np.ndarray,
+        gains: np.ndarray,
+        keep_side: np.ndarray,
+        other: np.ndarray,
+        arrays: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        verifier: Verifier,
+    ) -> dict[int, tuple[RetoldMatch, bool]]:
+        """The match of each candidate pair ``at`` that the numba pass passed, with its gain from
+        that pass (its 16 shuffles are not done again), by the pair's number. ``arrays``: the
+        verified documents and :func:`_one_array`'s vectors, words and starts of their tellings.
+        :func:`_alignments` aligns them over both cores: one pair at a time in numpy was 3 s of
+        slop-score's decision."""
+        if not len(at):
+            return {}
+        docs, flat, words, starts = arrays
+        left = np.searchsorted(docs, keep_side[at])
+        right = np.searchsorted(docs, other[at])
+        sizes = np.minimum(starts[left + 1] - starts[left], starts[right + 1] - starts[right])
+        offsets = np.zeros(len(at) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        with _one_blas_thread():
+            at_x, at_y, cosine, count, score, anchor, swapped = _alignments(
+                flat, words, starts, left, right, float(verifier.margin), float(FULL_SENTENCE_WORDS), offsets
+            )
+        out = {}
+        for k, (p, lo, c) in enumerate(zip(at.tolist(), offsets[:-1].tolist(), count.tolist(), strict=True)):
+            if c < MIN_ALIGNED or anchor[k] < MIN_ANCHOR:  # (the numba pass checked these)
+                continue
+            hi = lo + c
+            pairs = list(zip(at_x[lo:hi].tolist(), at_y[lo:hi].tolist(), cosine[lo:hi].tolist(), strict=True))
+            match = RetoldMatch(float(gains[p]), float(score[k]), pairs, anchor=float(anchor[k]))
+            out[p] = (match, bool(swapped[k]))
+        return out
 
     @staticmethod
     def _distinct(
