@@ -13,6 +13,9 @@ up), and bench_scale measures the recall it keeps.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 from numba import njit, prange
 from threadpoolctl import threadpool_limits
@@ -119,6 +122,19 @@ class Neighbours:
         return self._index.search(found, k, skip)
 
 
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """BLAS on one thread while numba's threads run (or call it). numba's ``np.dot`` calls
+    scipy's own OpenBLAS, not numpy's, and scipy loads it on first use: it is loaded here first so
+    that the limit reaches it. Unlimited, OpenBLAS started from inside an OpenMP loop with threads
+    of its own warns that it may hang, and each of numba's threads started BLAS threads of its own
+    (a cells search whose products ran in numba's threads took 22 s instead of 4 s)."""
+    import scipy.linalg.cython_blas  # noqa: F401  (loads scipy's OpenBLAS)
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def nearest(
     base: np.ndarray, k: int, queries: np.ndarray | None = None, exclude_self: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -183,7 +199,7 @@ class _Cells:
         step = max(1024, _HEAP_BYTES // (12 * k))  # a block's best-k lists: values and columns
         # BLAS on one thread: its idle threads spin while the merge's own two run, and the two
         # fought for 2 cores (13 s where one BLAS thread takes 3.2 s)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with one_blas_thread():
             for lo in range(0, len(queries), step):
                 self._block(queries, lo, step, k, skip, cols, vals)
         return cols, vals

@@ -39,12 +39,11 @@ between the tellings (``Marco → Arseniy``).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,7 +63,7 @@ from retold.dedup.names import (
     sentence_names,
     vote_mapping,
 )
-from retold.dedup.neighbours import Neighbours, Rows
+from retold.dedup.neighbours import Neighbours, Rows, one_blas_thread
 from retold.options import option
 from retold.records import Record
 from retold.stages import BatchStage
@@ -437,17 +436,6 @@ def _alignments(vectors, words, starts, left, right, margin, full_words, offsets
         count[p] = c
         anchor[p] = best if pairs.shape[0] else 0.0
     return at_x, at_y, cosine, count, score, anchor, swapped
-
-
-@contextlib.contextmanager
-def _one_blas_thread() -> Iterator[None]:
-    """BLAS on one thread while numba's OpenMP threads call it (:func:`_gains`' products): OpenBLAS
-    started from inside an OpenMP loop with threads of its own warns that it may hang, and did
-    print that 72 times in the process that had just distilled the static model with torch."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
 
 
 def pair_seed(a: Any, b: Any, n: int) -> Any:
@@ -1175,7 +1163,7 @@ class RetoldIndex(LevelIndex):
             """The order gains of the candidate pairs ``at`` (-inf: failed a gate), on both cores."""
             out = np.full(len(at), -np.inf)
             blocks = range(0, len(at), _PAIR_BLOCK)
-            with _one_blas_thread():
+            with one_blas_thread():
                 for lo in progress(blocks, f"{label}: {message} ({_PAIR_BLOCK} a step)", len(blocks)):
                     p = at[lo : lo + _PAIR_BLOCK]
                     out[lo : lo + len(p)] = _gains(
@@ -1252,7 +1240,7 @@ class RetoldIndex(LevelIndex):
         sizes = np.minimum(starts[left + 1] - starts[left], starts[right + 1] - starts[right])
         offsets = np.zeros(len(at) + 1, dtype=np.int64)
         np.cumsum(sizes, out=offsets[1:])
-        with _one_blas_thread():
+        with one_blas_thread():
             at_x, at_y, cosine, count, score, anchor, swapped = _alignments(
                 flat, words, starts, left, right, float(verifier.margin), float(FULL_SENTENCE_WORDS), offsets
             )
@@ -1314,10 +1302,8 @@ class RetoldIndex(LevelIndex):
                 start[slot[sy]] + p[1] for p in match.pairs
             ]
         rows = np.unique(np.asarray(wanted, dtype=np.int64))
-        top, cos = Neighbours(vectors).search(
-            DISTINCT_NEIGHBOURS * 4, queries=Rows(vectors, rows), exclude_self=False
-        )
-        at = np.searchsorted(rows, np.arange(len(vectors)))  # row → its line in top/cos (for rows)
+        rival = _rivals(Neighbours(vectors), vectors, rows, owner, label)
+        at = np.searchsorted(rows, np.arange(len(vectors)))  # row → its line in rival (for rows)
         keep_left, keep_right = [], []
         for a, b in zip(left, right, strict=True):
             match, swapped = results[a, b]
@@ -1326,28 +1312,45 @@ class RetoldIndex(LevelIndex):
                 keep_right.append(b)
                 continue
             sx, sy = (b, a) if swapped else (a, b)
-            x, y = told[sx], told[sy]
-            lines = at[
-                np.r_[
-                    [start[slot[sx]] + p[0] for p in match.pairs],
-                    [start[slot[sy]] + p[1] for p in match.pairs],
+            best = rival[
+                at[
+                    np.r_[
+                        [start[slot[sx]] + p[0] for p in match.pairs],
+                        [start[slot[sy]] + p[1] for p in match.pairs],
+                    ]
                 ]
             ]
-            found = np.where(top[lines] >= 0, top[lines], 0)
-            docs_of = owner[found]
-            mine = (
-                (docs_of == slot[a]) | (docs_of == slot[b]) | (label[docs_of] == group[a]) | (top[lines] < 0)
-            )
-            best = np.where(mine, -np.inf, cos[lines]).max(axis=1)
-            # every neighbour found was the pair's own: the last one bounds any rival from above
-            best = np.where(np.isinf(best), cos[lines][:, -1], best)
             k = len(match.pairs)
-            rival = np.maximum(best[:k], best[k:])
-            match.distinct = distinct_anchor(match, x, rival, y)
+            match.distinct = distinct_anchor(match, told[sx], np.maximum(best[:k], best[k:]), told[sy])
             if match.distinct >= MIN_DISTINCT:
                 keep_left.append(a)
                 keep_right.append(b)
         return keep_left, keep_right
+
+
+def _rivals(
+    index: Neighbours, vectors: np.ndarray, rows: np.ndarray, owner: np.ndarray, label: np.ndarray
+) -> np.ndarray:
+    """For each sentence ``rows[i]`` the best cosine of a sentence of another group's document
+    among its ``4 × DISTINCT_NEIGHBOURS`` nearest: the best non-own of its nearest 20 where it
+    has one, else of its nearest 80 (searched again for those only: the best-k lists of 80 were
+    a third of the search on slop-score); where all 80 are its own group's, the last one, which
+    bounds any rival from above. ``owner``: each sentence's document; ``label``: each document's
+    group (the pair's documents share one)."""
+    out = np.full(len(rows), -np.inf)
+    todo = np.arange(len(rows))
+    for k in (DISTINCT_NEIGHBOURS, DISTINCT_NEIGHBOURS * 4):
+        top, cos = index.search(k, queries=Rows(vectors, rows[todo]), exclude_self=False)
+        own = (label[owner[np.where(top >= 0, top, 0)]] == label[owner[rows[todo]]][:, None]) | (top < 0)
+        best = np.where(own, -np.inf, cos).max(axis=1, initial=-np.inf)
+        out[todo] = best
+        if k == DISTINCT_NEIGHBOURS * 4 and len(todo):
+            alone = np.isinf(best)
+            out[todo[alone]] = cos[alone, -1] if cos.shape[1] else -np.inf
+        todo = todo[np.isinf(best)]
+        if not len(todo):
+            break
+    return out
 
 
 class SavedSubset:
