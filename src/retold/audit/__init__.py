@@ -140,11 +140,17 @@ def audit_texts(
 VECTORS = "_vectors"
 
 
-def corpus_metrics(texts: Sequence[str], embedder: str | None, lang: str) -> dict[str, Any]:
+def corpus_metrics(
+    texts: Sequence[str], embedder: str | None, lang: str, compression: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The corpus metrics alone (compression, distinct-n, self-repetition, and the vector ones,
-    named by their vectors as :func:`audit_texts` names them), for one more set of documents."""
+    named by their vectors as :func:`audit_texts` names them), for one more set of documents.
+    ``compression``: :func:`~retold.audit.metrics.compression_ratio` of ``texts``, if made already."""
     tokens = Tokens.of(texts)
-    out: dict[str, Any] = {"compression": metrics.compression_ratio(texts), **metrics.distinct_n(tokens)}
+    out: dict[str, Any] = {
+        "compression": compression if compression is not None else metrics.compression_ratio(texts),
+        **metrics.distinct_n(tokens),
+    }
     out["self_repetition"] = metrics.self_repetition(tokens)[0]
     out.update(metrics.style_vendi(tokens, lang))
     vectors, _ = document_vectors(texts, embedder, lang)
