@@ -55,17 +55,23 @@ def top_k(block, k):  # type: ignore[no-untyped-def]
         worst = -np.inf
         for c in range(cols):
             v = block[r, c]
-            if v <= worst:
-                continue
-            p = k - 1
-            while p > 0 and val[r, p - 1] < v:
-                val[r, p] = val[r, p - 1]
-                idx[r, p] = idx[r, p - 1]
-                p -= 1
-            val[r, p] = v
-            idx[r, p] = c
-            worst = val[r, k - 1]
+            if v > worst:
+                worst = _insert(val[r], idx[r], v, c)
     return idx, val
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _insert(vals, cols, v, c):  # type: ignore[no-untyped-def]
+    """Put value ``v`` (column ``c``) into the best-first list ``vals``/``cols``, its last entry
+    falling off; an equal value already there stays ahead. Returns the new last value."""
+    p = vals.shape[0] - 1
+    while p > 0 and vals[p - 1] < v:
+        vals[p] = vals[p - 1]
+        cols[p] = cols[p - 1]
+        p -= 1
+    vals[p] = v
+    cols[p] = c
+    return vals[vals.shape[0] - 1]
 
 
 class Rows:
@@ -264,13 +270,5 @@ def _merge(products, queries, rows, vals, cols, self_at):  # type: ignore[no-unt
         worst = vals[q, k - 1]
         for r in range(products.shape[1]):
             v = products[a, r]
-            if v <= worst or (self_at >= 0 and rows[r] == q + self_at):
-                continue
-            p = k - 1
-            while p > 0 and vals[q, p - 1] < v:
-                vals[q, p] = vals[q, p - 1]
-                cols[q, p] = cols[q, p - 1]
-                p -= 1
-            vals[q, p] = v
-            cols[q, p] = rows[r]
-            worst = vals[q, k - 1]
+            if v > worst and (self_at < 0 or rows[r] != q + self_at):
+                worst = _insert(vals[q], cols[q], v, rows[r])
