@@ -63,6 +63,7 @@ PREMISE_FIT = 10_000  # documents the words are fitted on
 LSA_FIT = 8_000  # of those, documents the LSA is fitted on
 PREMISE_SEED = 0
 _EDGE_PART = 5_000_000
+_QUERY_PART = 100_000  # documents whose neighbours are searched at once
 LABEL_PHRASES = 5
 LABELLED_CLUSTERS = 50  # the largest clusters get labels (the report shows these)
 LABEL_DOCS = 20  # documents of a cluster its label is computed from (bounded time and memory)
@@ -288,12 +289,12 @@ def _prune(data, indices, indptr, terms):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _rescore(data, indices, indptr, cands):  # type: ignore[no-untyped-def]
-    """Exact cosines of each row with its candidate rows (sorted sparse rows, merged)."""
+def _rescore(data, indices, indptr, cands, first):  # type: ignore[no-untyped-def]
+    """Exact cosines of rows ``first``.. with their candidate rows (sorted sparse rows, merged)."""
     n, c = cands.shape
     out = np.full((n, c), -1.0, dtype=np.float32)
     for r in prange(n):  # rows are independent: the result does not depend on the threads
-        a0, a1 = indptr[r], indptr[r + 1]
+        a0, a1 = indptr[first + r], indptr[first + r + 1]
         for j in range(c):
             o = cands[r, j]
             if o < 0:
@@ -316,17 +317,28 @@ def _rescore(data, indices, indptr, cands):  # type: ignore[no-untyped-def]
 
 
 def neighbours(rows: Any, lsa: np.ndarray, k: int = PREMISE_NEIGHBOURS) -> tuple[np.ndarray, np.ndarray]:
-    """Each document's ``k`` nearest by exact word cosine among its LSA candidates, best first."""
-    from retold.dedup.neighbours import EXACT_LIMIT, nearest
+    """Each document's ``k`` nearest by exact word cosine among its LSA candidates, best first
+    (columns int32, -1 for none). Searched a part of the documents at a time: only the part's
+    candidates are held (a million documents' 50 candidates, their cosines and their order at
+    once were 1.4 GB)."""
+    from retold.dedup.neighbours import EXACT_LIMIT, Neighbours
 
-    c = min(PREMISE_CANDIDATES, len(lsa) - 1)
+    n = len(lsa)
+    c = min(PREMISE_CANDIDATES, n - 1)
+    keep = min(k, c)
     # past the exact search's limit the cells read the rows a block at a time, so they may
     # stay in half precision (a million documents: 0.5 GB instead of 1 GB)
-    cols, _ = nearest(np.ascontiguousarray(lsa, dtype=np.float32) if len(lsa) <= EXACT_LIMIT else lsa, c)
-    sims = _rescore(rows.data, rows.indices, rows.indptr, cols)
-    sims[cols < 0] = -1.0
-    order = np.argsort(-sims, axis=1, kind="stable")[:, : min(k, c)]
-    return np.take_along_axis(cols, order, axis=1), np.take_along_axis(sims, order, axis=1)
+    index = Neighbours(np.ascontiguousarray(lsa, dtype=np.float32) if n <= EXACT_LIMIT else lsa)
+    cols = np.full((n, keep), -1, dtype=np.int32)
+    sims = np.full((n, keep), -1.0, dtype=np.float32)
+    for lo in range(0, n, _QUERY_PART):
+        found, _ = index.search_rows(c, lo, min(n, lo + _QUERY_PART))
+        scored = _rescore(rows.data, rows.indices, rows.indptr, found, lo)
+        scored[found < 0] = -1.0
+        order = np.argsort(-scored, axis=1, kind="stable")[:, :keep]
+        cols[lo : lo + len(found)] = np.take_along_axis(found, order, axis=1)
+        sims[lo : lo + len(found)] = np.take_along_axis(scored, order, axis=1)
+    return cols, sims
 
 
 def memberships(sims: np.ndarray) -> np.ndarray:
@@ -345,33 +357,81 @@ def memberships(sims: np.ndarray) -> np.ndarray:
     return np.exp(-gap / ((lo + hi) / 2))
 
 
+def edges(cols: np.ndarray, sims: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The neighbour graph's undirected edges (a < b, in (a, b) order) and their weights: the
+    fuzzy union of the two directions' memberships, 1 - (1 - w_ab)(1 - w_ba). Only a link to
+    another document with a positive cosine counts."""
+    n, k = cols.shape
+    log_miss = np.empty((n, k), dtype=np.float64)
+    for lo in range(0, n, _QUERY_PART):  # rows are independent: the memberships' temporaries a part at a time
+        w = memberships(sims[lo : lo + _QUERY_PART])
+        log_miss[lo : lo + len(w)] = np.log1p(-np.minimum(w, 1 - 1e-9))
+    a, b, log_w = _union(cols, sims, log_miss)
+    return a, b, -np.expm1(log_w)
+
+
+@njit(cache=True)
+def _union(cols, sims, log_miss):  # type: ignore[no-untyped-def]
+    """Each directed link (a document, one of its neighbours) as the pair (lower, higher), pairs
+    grouped by their lower end (a counting sort), each group sorted by the higher end, and equal
+    pairs merged by adding their log(1 - w): the same edges, order and sums as sorting all pairs
+    at once (np.unique), in 16 bytes a link instead of ~50."""
+    n, k = cols.shape
+    start = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        for j in range(k):
+            o = cols[i, j]
+            if o >= 0 and o != i and sims[i, j] > 0:
+                start[min(i, o) + 1] += 1
+    for i in range(n):
+        start[i + 1] += start[i]
+    high = np.empty(start[n], dtype=np.int32)
+    value = np.empty(start[n], dtype=np.float64)
+    fill = start[:n].copy()
+    for i in range(n):  # in document order: a group's links keep the order np.unique's stable sort gives
+        for j in range(k):
+            o = cols[i, j]
+            if o >= 0 and o != i and sims[i, j] > 0:
+                lower = min(i, o)
+                high[fill[lower]] = max(i, o)
+                value[fill[lower]] = log_miss[i, j]
+                fill[lower] += 1
+    low_out = np.empty(start[n], dtype=np.int32)
+    out = 0
+    for i in range(n):
+        seg = np.argsort(high[start[i] : start[i + 1]], kind="mergesort") + start[i]
+        his = high[seg]
+        vals = value[seg]
+        for t in range(len(seg)):
+            if t > 0 and his[t] == his[t - 1]:
+                value[out - 1] += vals[t]
+            else:
+                low_out[out] = i
+                high[out] = his[t]
+                value[out] = vals[t]
+                out += 1
+    return low_out[:out], high[:out], value[:out]
+
+
 def communities(cols: np.ndarray, sims: np.ndarray) -> np.ndarray:
     """Leiden (constant Potts model) on the fuzzy neighbour graph; -1 for a document alone."""
     import igraph
 
-    n, k = cols.shape
-    weight = memberships(sims)
-    a = np.repeat(np.arange(n, dtype=np.int64), k)
-    b = cols.ravel()
-    w = weight.ravel()
-    ok = (b >= 0) & (b != a) & (sims.ravel() > 0)
-    a, b, w = np.minimum(a[ok], b[ok]), np.maximum(a[ok], b[ok]), w[ok]
-    key, inverse = np.unique(a * n + b, return_inverse=True)
-    # fuzzy union of the two directions: 1 - (1 - w_ab)(1 - w_ba)
-    log_miss = np.bincount(inverse, weights=np.log1p(-np.minimum(w, 1 - 1e-9)), minlength=len(key))
+    n = len(cols)
+    a, b, weights = edges(cols, sims)
     # edges added in parts: python-igraph turns a whole array into Python pairs first (20 M edges at
     # a million documents: 3.2 GB above the graph, 29 s; in parts of 5 M: 1.1 GB, 34 s)
     graph = igraph.Graph(n=n)
-    for lo in range(0, len(key), _EDGE_PART):
-        graph.add_edges(np.stack([key[lo : lo + _EDGE_PART] // n, key[lo : lo + _EDGE_PART] % n], axis=1))
-    del a, b, w, inverse
+    for lo in range(0, len(a), _EDGE_PART):
+        graph.add_edges(np.stack([a[lo : lo + _EDGE_PART], b[lo : lo + _EDGE_PART]], axis=1))
+    del a, b
     # igraph's own Leiden (C): 0.3 s for 20,000 documents where leidenalg's took 4.5 s, same
     # partitions' quality; its random numbers come from a generator seeded here (determinism)
     igraph.set_random_number_generator(random.Random(PREMISE_SEED))
     try:
         part = graph.community_leiden(
             objective_function="CPM",
-            weights=-np.expm1(log_miss),
+            weights=weights,
             resolution=PREMISE_RESOLUTION,
             n_iterations=2,  # bounded cost: more iterations changed no ARI on the three corpora
         )

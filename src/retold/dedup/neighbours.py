@@ -124,8 +124,20 @@ class Neighbours:
         if k == 0 or not len(found):
             return np.zeros((len(found), 0), dtype=np.int64), np.zeros((len(found), 0), dtype=np.float32)
         if self._index is None:
-            return _exact(self.base, found, k, skip)  # type: ignore[arg-type]
-        return self._index.search(found, k, skip)
+            return _exact(self.base, found, k, 0 if skip else -1)  # type: ignore[arg-type]
+        return self._index.search(found, k, 0 if skip else -1)
+
+    def search_rows(self, k: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`search` for the base's rows ``start:stop`` as queries, each without itself: the
+        same results as those rows of a whole search, with a part's lists in memory (a million
+        documents' 50 candidates are 600 MB at once)."""
+        k = max(0, min(k, len(self.base) - 1))
+        queries = self.base[start:stop]
+        if k == 0 or not len(queries):
+            return np.zeros((len(queries), 0), dtype=np.int64), np.zeros((len(queries), 0), dtype=np.float32)
+        if self._index is None:
+            return _exact(self.base, queries, k, start)  # type: ignore[arg-type]
+        return self._index.search(queries, k, start)
 
 
 @contextlib.contextmanager
@@ -148,14 +160,15 @@ def nearest(
     return Neighbours(base).search(k, queries, exclude_self)
 
 
-def _exact(base: np.ndarray, queries: np.ndarray, k: int, skip: bool) -> tuple[np.ndarray, np.ndarray]:
+def _exact(base: np.ndarray, queries: np.ndarray, k: int, self_at: int) -> tuple[np.ndarray, np.ndarray]:
+    """``self_at`` >= 0: the queries are the base's rows from ``self_at`` on, and each skips itself."""
     cols, vals = [], []
     step = max(64, min(_BLOCK, _BLOCK_BYTES // (4 * max(1, len(base)))))  # rows are independent
     for lo in range(0, len(queries), step):
         block = queries[lo : lo + step] @ base.T
-        if skip:
+        if self_at >= 0:
             rows = np.arange(lo, min(lo + step, len(queries)))
-            block[rows - lo, rows] = -np.inf
+            block[rows - lo, rows + self_at] = -np.inf
         idx, val = top_k(block, k)
         cols.append(idx)
         vals.append(val)
@@ -199,7 +212,8 @@ class _Cells:
         self.bounds = np.searchsorted(cell[self.order], np.arange(cells + 1))
         self.cells = cells
 
-    def search(self, queries: np.ndarray | Rows, k: int, skip: bool) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray | Rows, k: int, self_at: int) -> tuple[np.ndarray, np.ndarray]:
+        """``self_at``: see :func:`_merge`."""
         cols = np.full((len(queries), k), -1, dtype=np.int64)
         vals = np.full((len(queries), k), -np.inf, dtype=np.float32)
         step = max(1024, _HEAP_BYTES // (12 * k))  # a block's best-k lists: values and columns
@@ -207,7 +221,7 @@ class _Cells:
         # fought for 2 cores (13 s where one BLAS thread takes 3.2 s)
         with one_blas_thread():
             for lo in range(0, len(queries), step):
-                self._block(queries, lo, step, k, skip, cols, vals)
+                self._block(queries, lo, step, self_at, cols, vals)
         return cols, vals
 
     def _block(
@@ -215,8 +229,7 @@ class _Cells:
         queries: np.ndarray | Rows,
         lo: int,
         step: int,
-        k: int,
-        skip: bool,
+        self_at: int,
         cols: np.ndarray,
         vals: np.ndarray,
     ) -> None:
@@ -254,7 +267,7 @@ class _Cells:
                 np.take(block, mine, axis=0, out=q)
                 out = product[: len(mine) * len(rows)].reshape(len(mine), len(rows))
                 np.matmul(q, here.T, out=out)
-                _merge(out, mine, rows, v_out, c_out, lo if skip else -1)
+                _merge(out, mine, rows, v_out, c_out, lo + self_at if self_at >= 0 else -1)
 
 
 @njit(cache=True, nogil=True, parallel=True)
