@@ -459,7 +459,9 @@ def decide(
     clusters: dict[str, int] = {}
     figures: dict[str, Any] = {}
     for name, index in p.indexes.items():
+        t = time.perf_counter()
         outcome = index.decide(decisions, context)
+        p.timings[f"dedup_{name}"] = time.perf_counter() - t
         index.close()  # its files stay until the run completes: a crash later resumes from them
         clusters[name] = outcome.clusters
         p.warnings.extend(outcome.warnings)
