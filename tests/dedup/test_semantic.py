@@ -158,6 +158,29 @@ def test_boilerplate_shared_by_unrelated_documents_is_silenced() -> None:
     assert silence_boilerplate(tellings, unrelated, min_docs=7) == 0  # too few documents
 
 
+def test_zero_sentence_vectors_are_never_boilerplate() -> None:
+    """A sentence with no word the model knows has a zero vector: it recurs nowhere (it is left
+    out of the check's index), and the sentences around it are judged as before."""
+    from retold.dedup.semantic import Telling, silence_boilerplate
+
+    rng = np.random.default_rng(2)
+    unit = lambda v: v / np.linalg.norm(v)  # noqa: E731
+    opener = unit(rng.standard_normal(16))
+    tellings = [
+        Telling(
+            ["Sure!", "Жили-были.", "x"],
+            set(),
+            np.stack([opener, np.zeros(16), unit(rng.standard_normal(16))]),
+        )
+        for _ in range(6)
+    ]
+    unrelated = np.stack([unit(rng.standard_normal(8)) for _ in range(6)])
+    assert silence_boilerplate(tellings, unrelated, min_docs=5) == 6  # the openers, not the zeros
+    assert all(not t.vectors[0].any() and t.vectors[2].any() for t in tellings)
+    only_zeros = [Telling(["Жили-были."], set(), np.zeros((1, 16))) for _ in range(6)]
+    assert silence_boilerplate(only_zeros, unrelated, min_docs=5) == 0
+
+
 class _Fixed:
     """A stand-in sentence model: sentence k of every text gets vector k (given by the test)."""
 
