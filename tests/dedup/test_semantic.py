@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -129,29 +130,40 @@ def test_top_k_is_a_stable_sort() -> None:
     assert (val == np.take_along_axis(block, expected, axis=1)).all()
 
 
-def test_boilerplate_shared_by_unrelated_documents_is_silenced() -> None:
-    from retold.dedup.semantic import Telling, silence_boilerplate
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v)
 
-    rng = np.random.default_rng(1)
-    unit = lambda v: v / np.linalg.norm(v)  # noqa: E731
-    opener = unit(rng.standard_normal(16))
+
+def _opened_alike(rng: np.random.Generator, middle: Any) -> tuple[np.ndarray, list[Any], np.ndarray]:
+    """Six tellings that open with one sentence (its vector, the tellings, six unrelated document
+    vectors): [the opener, ``middle()``, a sentence of their own]."""
+    from retold.dedup.semantic import Telling
+
+    opener = _unit(rng.standard_normal(16))
     tellings = [
         Telling(
             ["Sure! Here is a story:", "x", "y"],
             set(),
-            np.stack([opener, *(unit(rng.standard_normal(16)) for _ in range(2))]),
+            np.stack([opener, middle(), _unit(rng.standard_normal(16))]),
         )
         for _ in range(6)
     ]
-    unrelated = np.stack([unit(rng.standard_normal(8)) for _ in range(6)])
+    return opener, tellings, np.stack([_unit(rng.standard_normal(8)) for _ in range(6)])
+
+
+def test_boilerplate_shared_by_unrelated_documents_is_silenced() -> None:
+    from retold.dedup.semantic import Telling, silence_boilerplate
+
+    rng = np.random.default_rng(1)
+    opener, tellings, unrelated = _opened_alike(rng, lambda: _unit(rng.standard_normal(16)))
     assert silence_boilerplate(tellings, unrelated, min_docs=5) == 6
     assert all(not t.vectors[0].any() and t.vectors[1].any() for t in tellings)
     for t in tellings:
         t.vectors[0] = opener
     # the six on one subject, among six others: a sentence they share is evidence (copied from one
     # source), not boilerplate. (With no other subject in the run, the two cannot be told apart.)
-    others = [Telling(["z"], set(), unit(rng.standard_normal((1, 16)))) for _ in range(6)]
-    one_subject = np.tile(unit(rng.standard_normal(8)), (6, 1)) + 0.01 * rng.standard_normal((6, 8))
+    others = [Telling(["z"], set(), _unit(rng.standard_normal((1, 16)))) for _ in range(6)]
+    one_subject = np.tile(_unit(rng.standard_normal(8)), (6, 1)) + 0.01 * rng.standard_normal((6, 8))
     doc_vectors = np.concatenate([one_subject, unrelated])
     doc_vectors /= np.linalg.norm(doc_vectors, axis=1, keepdims=True)
     assert silence_boilerplate(tellings + others, doc_vectors, min_docs=5) == 0
@@ -164,17 +176,7 @@ def test_zero_sentence_vectors_are_never_boilerplate() -> None:
     from retold.dedup.semantic import Telling, silence_boilerplate
 
     rng = np.random.default_rng(2)
-    unit = lambda v: v / np.linalg.norm(v)  # noqa: E731
-    opener = unit(rng.standard_normal(16))
-    tellings = [
-        Telling(
-            ["Sure!", "Жили-были.", "x"],
-            set(),
-            np.stack([opener, np.zeros(16), unit(rng.standard_normal(16))]),
-        )
-        for _ in range(6)
-    ]
-    unrelated = np.stack([unit(rng.standard_normal(8)) for _ in range(6)])
+    _, tellings, unrelated = _opened_alike(rng, lambda: np.zeros(16))  # "Жили-были." to an English model
     assert silence_boilerplate(tellings, unrelated, min_docs=5) == 6  # the openers, not the zeros
     assert all(not t.vectors[0].any() and t.vectors[2].any() for t in tellings)
     only_zeros = [Telling(["Жили-были."], set(), np.zeros((1, 16))) for _ in range(6)]
