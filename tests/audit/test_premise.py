@@ -12,9 +12,12 @@ from retold.audit.premise import (
     TOKEN_PATTERN,
     PremiseSpace,
     Words,
+    _Handover,
     cluster,
     cluster_stream,
+    communities,
     labelled,
+    neighbour_graph,
     representatives,
 )
 
@@ -161,3 +164,22 @@ def test_bad_input_is_labelled_without_a_crash() -> None:
     assert cluster(["", " ", "", "\n"], list("abcd")).labels.tolist() == [-1] * 4
     assert len(cluster(["123 456 !!!", "7 8 9", "..."], list("abc")).clusters) == 0
     assert cluster(["LILY AND OSCAR", "ANNA", "BEN"], list("abc")).labels.tolist() == [-1] * 3
+
+
+def test_leiden_reads_the_weights_handed_over_a_part_at_a_time_as_it_reads_the_array() -> None:
+    """The handover frees each part once igraph has read it; the partition is the array's."""
+    rng = np.random.default_rng(0)
+    n = 400
+    a = rng.integers(0, n, 4000)
+    b = rng.integers(0, n, 4000)
+    pairs = np.unique(np.stack([np.minimum(a, b), np.maximum(a, b)], axis=1)[a != b], axis=0)
+    weights = rng.random(len(pairs))
+    graph = neighbour_graph(n, pairs[:, 0].astype(np.int32), pairs[:, 1].astype(np.int32))
+
+    class Parts(_Handover):
+        PART = 97  # several parts, the last one short
+
+    handover = Parts(weights)
+    assert len(handover) == len(weights) and len(handover._parts) == -(-len(weights) // 97)
+    assert np.array_equal(communities(graph, handover), communities(graph, weights))
+    assert handover._parts == []  # every part read once and freed
