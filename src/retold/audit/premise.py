@@ -661,7 +661,7 @@ def cluster_stream(
 ) -> PremiseClusters:
     """Premise clusters of ``n`` documents read in ``blocks`` (every document labelled), the space
     fitted on an even ``PREMISE_FIT`` of ``sample_texts`` (the report passes the audit's sample): memory holds each document's pruned words and LSA vector (~1 KB),
-    not its text; the neighbours and the graph bring the peak to ~3.1 GB at a million documents.
+    not its text; Leiden on the graph is the peak (a million-document scan: 3.9 GB in all).
     ``same_as``: see :func:`representatives`."""
     from scipy.sparse import vstack
 
