@@ -68,3 +68,28 @@ def test_cells_give_exact_values_the_same_on_any_threads(monkeypatch: pytest.Mon
     assert np.mean(half == top) > 0.95
     rows, _ = neighbours.Neighbours(neighbours.Rows(x, np.arange(5000))).search(5)
     assert (rows == top).all()
+
+
+def test_best_outside_is_the_first_row_of_another_group_in_the_best_first_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    x = _vectors(5000, seed=5)
+    group = np.random.default_rng(1).integers(-1, 600, len(x))  # some rows in no group (-1)
+    asked = np.arange(0, 5000, 7)
+    exact = x[asked] @ x.T
+    exact[group[asked][:, None] == group[None, :]] = -np.inf
+    found = neighbours.Neighbours(x).best_outside(x[asked], group[asked], group)
+    assert np.allclose(found, exact.max(axis=1), atol=1e-5)
+    # in cells: the first row of another group among the cells' best-first rows, on any threads
+    monkeypatch.setattr(neighbours, "EXACT_LIMIT", 1000)
+    monkeypatch.setattr(neighbours, "_OUTSIDE_BLOCK", 100)  # many blocks of queries over the threads
+    monkeypatch.setattr(neighbours, "_PRODUCT_BYTES", 4 * 64 * 200)  # cells' queries in chunks
+    index = neighbours.Neighbours(x)
+    top, cos = index.search(200, queries=x[asked], exclude_self=False)
+    other = (group[np.where(top >= 0, top, 0)] != group[asked][:, None]) & (top >= 0)
+    assert other.any(axis=1).all()
+    first = cos[np.arange(len(asked)), other.argmax(axis=1)]
+    cells = index.best_outside(neighbours.Rows(x, asked), group[asked], group)
+    assert np.allclose(cells, first, rtol=0, atol=1e-6)  # (products of other shapes: the last bit)
+    assert (index.best_outside(x[asked], group[asked], group) == cells).all()  # the same again
+    assert index.best_outside(x[:0], group[:0], group).shape == (0,)

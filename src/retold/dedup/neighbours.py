@@ -14,7 +14,9 @@ up), and bench_scale measures the recall it keeps.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit, prange
@@ -39,6 +41,8 @@ _HEAP_BYTES = 64 << 20
 #: One product of a cell's queries and rows takes at most this many bytes.
 _PRODUCT_BYTES = 16 << 20
 _SEED = 1234
+#: Queries a thread takes at once in :meth:`_Cells.best_outside` (a thread a core).
+_OUTSIDE_BLOCK = 65536
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -126,6 +130,32 @@ class Neighbours:
         if self._index is None:
             return _exact(self.base, found, k, 0 if skip else -1)  # type: ignore[arg-type]
         return self._index.search(found, k, 0 if skip else -1)
+
+    def best_outside(
+        self, queries: np.ndarray | Rows, query_group: np.ndarray, row_group: np.ndarray
+    ) -> np.ndarray:
+        """For each query row the largest inner product with a row of another group (float32;
+        -inf where none is searched): ``query_group[q]`` is query ``q``'s group, ``row_group[r]``
+        row ``r``'s. Exact below ``exact_limit`` rows, else among the query's ``PROBES`` cells.
+
+        The same value as the first row of another group in the query's best-first list, without
+        the list: no list of k to keep and merge, and no second, longer search for a query whose
+        first k are all its own group's (:func:`_best_outside`)."""
+        query_group = np.ascontiguousarray(query_group, dtype=np.int64)
+        row_group = np.ascontiguousarray(row_group, dtype=np.int64)
+        best = np.full(len(queries), -np.inf, dtype=np.float32)
+        if not len(queries) or not len(self.base):
+            return best
+        if self._index is not None:
+            self._index.best_outside(queries, query_group, row_group, best)
+            return best
+        step = max(64, min(_BLOCK, _BLOCK_BYTES // (4 * len(self.base))))
+        everyone = np.arange(len(self.base), dtype=np.int64)
+        for lo in range(0, len(queries), step):
+            block = np.ascontiguousarray(queries[lo : lo + step], dtype=np.float32) @ self.base.T
+            mine = np.arange(lo, lo + len(block), dtype=np.int64)
+            _best_outside(block, mine, everyone, query_group, row_group, best)
+        return best
 
     def search_rows(self, k: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`search` for the base's rows ``start:stop`` as queries, each without itself: the
@@ -224,6 +254,80 @@ class _Cells:
                 self._block(queries, lo, step, self_at, cols, vals)
         return cols, vals
 
+    def best_outside(
+        self, queries: np.ndarray | Rows, query_group: np.ndarray, row_group: np.ndarray, best: np.ndarray
+    ) -> None:
+        """:meth:`Neighbours.best_outside` within each query's cells, into ``best``: blocks of
+        queries on a thread a core (the products and faiss's probes let go of the GIL), each query's
+        maximum the same whichever thread or order finds it."""
+        import faiss
+
+        workers = os.cpu_count() or 1
+        blocks = workers * -(-len(queries) // (workers * _OUTSIDE_BLOCK))  # as many on each thread
+        step = -(-len(queries) // blocks)
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)  # the probes' threads: one per block, the blocks side by side
+        try:
+            with one_blas_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
+                list(
+                    pool.map(
+                        lambda lo: self._outside_block(queries, lo, step, query_group, row_group, best),
+                        range(0, len(queries), step),
+                    )
+                )
+        finally:
+            faiss.omp_set_num_threads(threads)
+
+    def _outside_block(
+        self,
+        queries: np.ndarray | Rows,
+        lo: int,
+        step: int,
+        query_group: np.ndarray,
+        row_group: np.ndarray,
+        best: np.ndarray,
+    ) -> None:
+        block = np.ascontiguousarray(queries[lo : lo + step], dtype=np.float32)
+        for rows, mine, here, q, out in self._by_cell(block):
+            np.matmul(q, here.T, out=out)
+            _best_outside(out, mine + lo, rows, query_group, row_group, best)
+
+    def _by_cell(
+        self, block: np.ndarray
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """``block``'s queries cell by cell, in cell order: (the cell's rows, some of the block's
+        queries that probe it, the rows' vectors, those queries' vectors, room for their products)
+        a chunk of queries at a time. The arrays are buffers made once for the block, filled again
+        for the next: fresh arrays for each cell were fresh pages from the system each time (a run
+        gives memory blocks over 128 KiB back at once), and zeroing them took a third of the search."""
+        _, probe = self.quantiser.search(block, min(PROBES, self.cells))
+        flat = probe.ravel()
+        owner = np.repeat(np.arange(len(block)), probe.shape[1])[flat >= 0]
+        flat = flat[flat >= 0]
+        by_cell = np.argsort(flat, kind="stable")
+        owner, flat = owner[by_cell], flat[by_cell]
+        edges = np.searchsorted(flat, np.arange(self.cells + 1))
+        widest = int(np.diff(self.bounds).max())
+        dim = block.shape[1]
+        cell_rows = np.empty((widest, dim), dtype=np.float32)
+        chunk = max(1, min(len(block), _PRODUCT_BYTES // (4 * widest)))
+        asked = np.empty((chunk, dim), dtype=np.float32)
+        product = np.empty(chunk * widest, dtype=np.float32)
+        for c in np.flatnonzero(np.diff(edges)).tolist():
+            rows = self.order[self.bounds[c] : self.bounds[c + 1]]
+            if not len(rows):
+                continue
+            here = cell_rows[: len(rows)]
+            if isinstance(self.base, np.ndarray) and self.base.dtype == np.float32:
+                np.take(self.base, rows, axis=0, out=here)
+            else:
+                here[:] = self.base[rows]
+            for at in range(edges[c], edges[c + 1], chunk):
+                mine = owner[at : min(at + chunk, edges[c + 1])]
+                q = asked[: len(mine)]
+                np.take(block, mine, axis=0, out=q)
+                yield rows, mine, here, q, product[: len(mine) * len(rows)].reshape(len(mine), len(rows))
+
     def _block(
         self,
         queries: np.ndarray | Rows,
@@ -235,39 +339,10 @@ class _Cells:
     ) -> None:
         """One block of queries, scanned cell by cell into ``cols`` and ``vals``."""
         block = np.ascontiguousarray(queries[lo : lo + step], dtype=np.float32)
-        _, probe = self.quantiser.search(block, min(PROBES, self.cells))
-        flat = probe.ravel()
-        owner = np.repeat(np.arange(len(block)), probe.shape[1])[flat >= 0]
-        flat = flat[flat >= 0]
-        by_cell = np.argsort(flat, kind="stable")
-        owner, flat = owner[by_cell], flat[by_cell]
-        edges = np.searchsorted(flat, np.arange(self.cells + 1))
         c_out, v_out = cols[lo : lo + len(block)], vals[lo : lo + len(block)]
-        # buffers made once: fresh arrays for each cell were fresh pages from the system each time
-        # (a run gives memory blocks over 128 KiB back at once), and zeroing them took a third of
-        # the search
-        widest = int(np.diff(self.bounds).max())
-        dim = block.shape[1]
-        mine_rows = np.empty((widest, dim), dtype=np.float32)
-        chunk = max(1, min(len(block), _PRODUCT_BYTES // (4 * widest)))
-        asked = np.empty((chunk, dim), dtype=np.float32)
-        product = np.empty(chunk * widest, dtype=np.float32)
-        for c in np.flatnonzero(np.diff(edges)).tolist():
-            rows = self.order[self.bounds[c] : self.bounds[c + 1]]
-            if not len(rows):
-                continue
-            here = mine_rows[: len(rows)]
-            if isinstance(self.base, np.ndarray) and self.base.dtype == np.float32:
-                np.take(self.base, rows, axis=0, out=here)
-            else:
-                here[:] = self.base[rows]
-            for at in range(edges[c], edges[c + 1], chunk):
-                mine = owner[at : min(at + chunk, edges[c + 1])]
-                q = asked[: len(mine)]
-                np.take(block, mine, axis=0, out=q)
-                out = product[: len(mine) * len(rows)].reshape(len(mine), len(rows))
-                np.matmul(q, here.T, out=out)
-                _merge(out, mine, rows, v_out, c_out, lo + self_at if self_at >= 0 else -1)
+        for rows, mine, here, q, out in self._by_cell(block):
+            np.matmul(q, here.T, out=out)
+            _merge(out, mine, rows, v_out, c_out, lo + self_at if self_at >= 0 else -1)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -285,3 +360,19 @@ def _merge(products, queries, rows, vals, cols, self_at):  # type: ignore[no-unt
             v = products[a, r]
             if v > worst and (self_at < 0 or rows[r] != q + self_at):
                 worst = _insert(vals[q], cols[q], v, rows[r])
+
+
+@njit(cache=True, nogil=True)
+def _best_outside(products, queries, rows, query_group, row_group, best):  # type: ignore[no-untyped-def]
+    """Raise ``best[queries[a]]`` to ``products[a, r]`` wherever row ``rows[r]`` is of another
+    group than query ``queries[a]``. A query appears once in a call: calls on two threads with
+    different queries touch different entries."""
+    for a in range(products.shape[0]):
+        q = queries[a]
+        mine = query_group[q]
+        top = best[q]
+        for r in range(products.shape[1]):
+            v = products[a, r]
+            if v > top and row_group[rows[r]] != mine:
+                top = v
+        best[q] = top

@@ -110,9 +110,6 @@ WHOLE_ALIGNED = 0.4
 #: are, boilerplate included, when it fails with its boilerplate silenced; it must then reach
 #: ``WHOLE_ALIGNED``.
 WHOLE_COSINE = 0.95
-#: Each aligned sentence's rival is the best of its ``4 × DISTINCT_NEIGHBOURS`` nearest sentences
-#: that belong to neither the pair nor its group.
-DISTINCT_NEIGHBOURS = 20
 EVIDENCE_SENTENCES = 3
 #: A document's first this many sentences are verified (an alignment of two costs their product:
 #: 2,000 × 2,000 is ~0.1 s and 32 MB; a 50 MB text has ~700,000). About 200,000 characters of prose.
@@ -1286,15 +1283,15 @@ class RetoldIndex(LevelIndex):
 
         A pair's rivals are every other document being verified, less the pair's group of
         verified tellings (a sentence that three rewrites of one text share is evidence, not a
-        rival): each aligned sentence's ``DISTINCT_NEIGHBOURS`` nearest sentences among all of
-        theirs (:func:`~retold.dedup.neighbours.nearest`) give its best rival. Two stories built
+        rival): each aligned sentence's closest sentence among all of theirs
+        (:meth:`~retold.dedup.neighbours.Neighbours.best_outside`) is its best rival. Two stories built
         from one stock of sentences ("Stay in bed, said the GP firmly") share a sentence that
         others tell too; a retelling keeps one of its own.
 
         A pair that tells most of itself again (aligned >= :data:`WHOLE_ALIGNED`) is kept whatever
         its rivals, so its sentences are not searched (``distinct`` None): where a generator wrote
         many rewrites of each text, nearly every pair is one, and the search (cells over
-        every sentence, 80 neighbours of each aligned one) was half the level's time.
+        every sentence) was half the level's time.
         """
         if not left:
             return left, right
@@ -1350,25 +1347,11 @@ def _rivals(
     index: Neighbours, vectors: np.ndarray, rows: np.ndarray, owner: np.ndarray, label: np.ndarray
 ) -> np.ndarray:
     """For each sentence ``rows[i]`` the best cosine of a sentence of another group's document
-    among its ``4 × DISTINCT_NEIGHBOURS`` nearest: the best non-own of its nearest 20 where it
-    has one, else of its nearest 80 (searched again for those only: the best-k lists of 80 were
-    a third of the search on slop-score); where all 80 are its own group's, the last one, which
-    bounds any rival from above. ``owner``: each sentence's document; ``label``: each document's
-    group (the pair's documents share one)."""
-    out = np.full(len(rows), -np.inf)
-    todo = np.arange(len(rows))
-    for k in (DISTINCT_NEIGHBOURS, DISTINCT_NEIGHBOURS * 4):
-        top, cos = index.search(k, queries=Rows(vectors, rows[todo]), exclude_self=False)
-        own = (label[owner[np.where(top >= 0, top, 0)]] == label[owner[rows[todo]]][:, None]) | (top < 0)
-        best = np.where(own, -np.inf, cos).max(axis=1, initial=-np.inf)
-        out[todo] = best
-        if k == DISTINCT_NEIGHBOURS * 4 and len(todo):
-            alone = np.isinf(best)
-            out[todo[alone]] = cos[alone, -1] if cos.shape[1] else -np.inf
-        todo = todo[np.isinf(best)]
-        if not len(todo):
-            break
-    return out
+    (-inf where none is searched; past the index's exact limit, among the sentence's cells).
+    ``owner``: each sentence's document; ``label``: each document's group (the pair's documents
+    share one; -1 for a document in none)."""
+    group = label[owner]
+    return index.best_outside(Rows(vectors, rows), group[rows], group).astype(np.float64)
 
 
 class SavedSubset:
