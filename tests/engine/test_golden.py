@@ -17,10 +17,11 @@ The retold level's outputs depend on the static model distilled on first use, an
 versions of the packages that distil it (torch, transformers, model2vec, numpy's eigensolver) and on
 the machine: ``constraints.txt`` pins the versions, but two CPUs with the same versions distilled
 models that differ in the last bits of their floats (3ad0f737… and e79551e3…, 2026-12-02), and two
-machines with the same model (e79551e3…, 2026-12-03 and 2026-12-06) wrote numbers that differ in
-their last digit (the source was not found: not OpenBLAS's kernels, numpy's SIMD, numba's CPU target
-nor the hash seed, which each leave this machine's digests as they are). On both pairs every decision
-was the same (kept, the index, summary.json) and only the numbers written differed. So the files of
+machines with the same model (e79551e3…, 2026-12-03 and 2026-12-06) wrote other digests for the
+files that carry numbers (the first machine's outputs were not kept, so which numbers moved is not
+known; the source was not found: not OpenBLAS's kernels, numpy's SIMD, numba's CPU target, the hash
+seed nor the ``regex`` release of 2026-12-02, which each leave this machine's digests as they are).
+On both pairs every decision was the same (kept, dropped, the index, premises, summary.json). So the files of
 :data:`MODEL_NUMBERS` are compared exactly where their digests match the pins, and elsewhere by what
 they say: their text with every number taken out must be the pinned one (:data:`SHAPES`: the same
 pairs, clusters, names, sentences and counts), and their numbers within :data:`TOLERANCE` of the
