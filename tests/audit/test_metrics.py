@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from retold.audit import detect_language, metrics, sample_positions
+from retold.audit import audit_texts, cut, detect_language, metrics, sample_positions
 from retold.audit.ngrams import Tokens
 
 
@@ -123,3 +123,13 @@ def test_style_vendi_reads_a_fixed_window_of_each_document() -> None:
     assert len(head.split()) > metrics.STYLE_WINDOW
     a, b = head + " " + STYLES["dialogue"] * 30, head + " " + STYLES["formal"] * 30
     assert metrics.style_vendi(Tokens.of([a, b]), "en")["vendi_style"] == pytest.approx(1.0)
+
+
+def test_the_audit_reads_a_long_document_to_its_first_hundred_thousand_characters() -> None:
+    short, long = "a short story about the mill.", "word " * 50_000
+    texts, n = cut([short, long])
+    assert n == 1 and texts[0] is short and texts[1] == long[:100_000]
+    found = audit_texts([short, long[:100_000], long], ["a", "b", "c"], lang="en")
+    assert found["cut"] == {"characters": 100_000, "documents": 1}
+    # the cut document is read as its first 100,000 characters: the same words as the one given cut
+    assert found["per_document"]["self_repetition"][1] == found["per_document"]["self_repetition"][2]

@@ -220,6 +220,12 @@ def test_fifty_megabyte_document(tmp_path: Path, invariant) -> None:
     result = retold.scan(src, out=tmp_path / "out2", max_doc_bytes=64 << 20)
     invariant(tmp_path / "out2")
     assert result.kept == 1
+    # the audit reads its first AUDIT_DOC_CHARS characters, and says so
+    audit = json.loads((tmp_path / "out2" / "report.json").read_text(encoding="utf-8"))["audit"]
+    assert audit["cut"] == {"characters": 100_000, "documents": 1}
+    assert "1 audited document was longer than 100,000 characters" in (
+        tmp_path / "out2" / "report.html"
+    ).read_text(encoding="utf-8")
 
 
 def test_oversize_jsonl_line_does_not_load_whole(tmp_path: Path, invariant) -> None:

@@ -251,7 +251,7 @@ PINNED: dict[str, Any] = {
         "premises.jsonl": "25660507b9fcdad9",
         "quarantine.jsonl": "f98abb57f11f398e",
         "report.html": "7373e4aa590771bf",
-        "report.json": "ba49710ea554a9a7",
+        "report.json": "b6017f99bc6f5636",
         "summary.json": "eede2944ac2c42ed",
     },
     "lexical": {
@@ -275,7 +275,7 @@ PINNED: dict[str, Any] = {
         "premises.jsonl": "2338749bffd9bdaf",
         "quarantine.jsonl": "f98abb57f11f398e",
         "report.html": "211d75e19ea3a2be",
-        "report.json": "32f1e5c18b87bbbb",
+        "report.json": "d206a784853140e7",
         "summary.json": "dba0774e6dc040b3",
     },
     "against-A": {
@@ -299,7 +299,7 @@ PINNED: dict[str, Any] = {
         "premises.jsonl": "a524ee6ddeef5982",
         "quarantine.jsonl": "e3b0c44298fc1c14",
         "report.html": "78aebd8f6bd4a543",
-        "report.json": "9f53cff0b2766484",
+        "report.json": "ccd089522a936c17",
         "summary.json": "a12611b051bf902a",
     },
     "against-B": {
@@ -323,13 +323,13 @@ PINNED: dict[str, Any] = {
         "premises.jsonl": "9c4ce52a70c1e955",
         "quarantine.jsonl": "f98abb57f11f398e",
         "report.html": "1b97ac7654ec662f",
-        "report.json": "943c06d0efd5fd2f",
+        "report.json": "986e05a861c73b1f",
         "summary.json": "45de1e56b3a0b2aa",
     },
     "audit": {
         "premises.jsonl": "25660507b9fcdad9",
         "report.html": "f764d3c54dc74072",
-        "report.json": "996ae2a9a043da29",
+        "report.json": "b4a4b55205b0477a",
     },
     "fix": {
         "kept.jsonl": "8f9f9bd6b9fc2ce9",
@@ -346,7 +346,7 @@ SHAPES: dict[str, dict[str, str]] = {
         "index/retold.vectors.f32": "785ed014916eb569",
         "pairs.jsonl": "825a9e8f8a1e4860",
         "report.html": "74311010552dcbfd",
-        "report.json": "0588dee97375e51b",
+        "report.json": "ea1495b6e2c19a7b",
     },
     "lexical": {
         "clusters.jsonl": "7555cd55869f1d9e",
@@ -354,7 +354,7 @@ SHAPES: dict[str, dict[str, str]] = {
         "index/retold.vectors.f32": "6f3cd9223eb9d88a",
         "pairs.jsonl": "6f3b4dd7608522d3",
         "report.html": "6d9efe03fca3be92",
-        "report.json": "06527a0c9fafd0aa",
+        "report.json": "4e09195d4d6416dc",
     },
     "against-A": {
         "clusters.jsonl": "af94e622cb8660aa",
@@ -362,7 +362,7 @@ SHAPES: dict[str, dict[str, str]] = {
         "index/retold.vectors.f32": "f74eb9ead719d5c4",
         "pairs.jsonl": "55cdb05be04413c3",
         "report.html": "624b39d81e93d888",
-        "report.json": "7e83311ffd9cfb51",
+        "report.json": "eb45cf94152eddb5",
     },
     "against-B": {
         "clusters.jsonl": "743f17292a39d7f8",
@@ -370,9 +370,9 @@ SHAPES: dict[str, dict[str, str]] = {
         "index/retold.vectors.f32": "756e916296aee541",
         "pairs.jsonl": "ac00b99eed27856f",
         "report.html": "c547b7792a0d3726",
-        "report.json": "2c7368ca4cc92074",
+        "report.json": "87a16b9c66235b86",
     },
-    "audit": {"report.html": "0134365b90b731c0", "report.json": "f5b6bccca510b0eb"},
+    "audit": {"report.html": "0134365b90b731c0", "report.json": "a4400026c2c319b2"},
     "fix": {},
 }
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from retold.audit import metrics, phrases
+from retold.audit import cut, metrics, phrases
 from retold.audit.ngrams import Tokens, counts, doc_unique, lookup
 
 MAX_GROUPS = 30
@@ -109,7 +109,7 @@ def compare_groups(
     picked = [d[metrics.sample_positions(len(d), k)] for d in docs_of]
     wanted = sorted({int(i) for p in picked for i in p})
     text = texts_of(wanted)
-    samples = [[text[int(i)] for i in p] for p in picked]
+    samples = [cut([text[int(i)] for i in p])[0] for p in picked]  # each read as the audit reads it
     everything = [t for s in samples for t in s]
     owner = np.repeat(np.arange(len(names)), [len(s) for s in samples])
     tokens = Tokens.of(everything)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from retold.audit import VECTORS, audit_texts, premise, sample_positions
+from retold.audit import VECTORS, audit_texts, cut, premise, sample_positions
 from retold.audit.language import detect_language
 from retold.corpus.spool import field_values, texts_at, texts_in_blocks
 from retold.corpus.writers import AtomicWriter, pretty_json, staged_files
@@ -77,7 +77,7 @@ def audit_report(
     lang = detect_language(sample) if config.lang == "auto" else config.lang
     # copies and retellings share their keeper's premise: one node of the premise graph
     keepers = [lc.keeper for lc in decisions.levels.values()]
-    premises = all_premises(spool, ids, ~empty, sample, config.text_field, lang, keepers)
+    premises = all_premises(spool, ids, ~empty, cut(sample)[0], config.text_field, lang, keepers)
     labels = np.full(n, -1, dtype=np.int64)
     labels[np.flatnonzero(~empty)] = premises.labels
     audit = audit_texts(
@@ -142,8 +142,8 @@ def curated(
     input_at = present[sample_positions(len(present), k)]
     texts = texts_at(spool, set(kept_at.tolist()) | set(input_at.tolist()), config.text_field)
     embedder = config.value("embedder")
-    kept_texts = [texts[int(i)] for i in kept_at]
-    input_texts = [texts[int(i)] for i in input_at]
+    kept_texts = cut([texts[int(i)] for i in kept_at])[0]
+    input_texts = cut([texts[int(i)] for i in input_at])[0]
     # the two compressions at once: zstd at level 19 over 8 MiB takes ~7 s and releases the GIL
     with ThreadPoolExecutor(2) as pool:
         squeezed = list(pool.map(compression_ratio, (kept_texts, input_texts)))
@@ -276,11 +276,11 @@ def all_premises(
 
     def texts_of(positions: list[int]) -> dict[int, str]:
         found = texts_at(spool, [int(where[p]) for p in positions], text_field)
-        return {p: found[int(where[p])] for p in positions}
+        return {p: cut([found[int(where[p])]])[0][0] for p in positions}
 
     return premise.cluster_stream(
         sample,
-        texts_in_blocks(spool, present, text_field),
+        (cut(block)[0] for block in texts_in_blocks(spool, present, text_field)),
         len(where),
         texts_of,
         lambda p: ids[int(where[p])],

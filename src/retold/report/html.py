@@ -585,6 +585,13 @@ def _notes(report: dict[str, Any], audit: dict[str, Any]) -> str:
             f"of {fmt(audit.get('documents'))} documents, spread evenly over the corpus; premise clusters "
             f"on all {fmt(audit.get('premise', {}).get('documents'))}."
         )
+    cut_to = audit.get("cut") or {}
+    if cut_to.get("documents"):
+        notes.append(
+            f"{fmt(cut_to['documents'])} audited document{'s were' if cut_to['documents'] > 1 else ' was'} longer "
+            f"than {fmt(cut_to['characters'])} characters: the audit read the first {fmt(cut_to['characters'])} "
+            f"of {'each' if cut_to['documents'] > 1 else 'it'}."
+        )
     notes.append(
         f"Language: {esc(audit.get('language', ''))}. Document vectors: {esc(audit.get('embedding', ''))}. "
         f"Compression over {fmt(audit.get('metrics', {}).get('compression', {}).get('bytes'))} bytes of shuffled documents."
