@@ -85,6 +85,7 @@ def audit_texts(
     steps = Steps("audit", 4, quiet)
     timings: dict[str, float] = {}
     texts, cut_documents = cut(texts)
+    reference = cut(reference)[0] if reference is not None else None
     steps.step("lexical")
     t = time.perf_counter()
     lang = detect_language(texts) if lang == "auto" else lang

@@ -276,26 +276,32 @@ class LoopbackCluster:
             return fh.read()[-1500:].decode("utf-8", "replace")
 
     def __exit__(self, *exc: object) -> None:
+        import contextlib
         import shutil
         import signal
         import subprocess
         import time
 
-        if self.proc is not None and self.proc.poll() is None:
+        if self.proc is None:
+            shutil.rmtree(self.temp, ignore_errors=True)
+            return
+        if self.proc.poll() is None:
             # SIGTERM first; ray start's own shutdown of an idle head takes 33 s on this machine
             # (2026-12-06), so after a short grace the group is killed: the cluster is this
             # process's alone, and its state lives in self.temp, removed below
             os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=STOP_GRACE)
-            except subprocess.TimeoutExpired:
+        # the group's other processes (gcs, raylet, workers) gone too, even when the head itself
+        # had exited; bounded, as a member left unreaped would keep the group alive
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=30)
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:  # the group's other processes (gcs, raylet) gone too
-                try:
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.1)
+            except ProcessLookupError:
+                break
+            if self.proc.poll() is None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(timeout=1)
+            time.sleep(0.1)
         shutil.rmtree(self.temp, ignore_errors=True)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from retold.audit import metrics
+from retold.audit import cut, metrics
 from retold.audit.ngrams import Tokens
 from retold.audit.phrases import find
 from retold.corpus.writers import pretty_json, staged_files
@@ -84,7 +84,9 @@ def _num(v: Any) -> str:
 def compare_reports(
     out: Path, a: str, b: str, texts_a: list[str], texts_b: list[str], lang: str = "auto"
 ) -> Comparison:
-    """Read out/a/report.json and out/b/report.json; write out/compare.json and out/compare.html."""
+    """Read out/a/report.json and out/b/report.json; write out/compare.json and out/compare.html.
+    Each text is read as the audits read it (its first ``AUDIT_DOC_CHARS`` characters)."""
+    texts_a, texts_b = cut(texts_a)[0], cut(texts_b)[0]
     ra = json.loads((out / "a" / "report.json").read_text(encoding="utf-8"))
     rb = json.loads((out / "b" / "report.json").read_text(encoding="utf-8"))
     result = Comparison(a, b)
