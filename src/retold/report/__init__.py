@@ -74,10 +74,11 @@ def audit_report(
     texts = texts_at(spool, wanted, config.text_field)
     positions = [i for i in positions if texts[i].strip()]
     sample = [texts[i] for i in positions]
-    lang = detect_language(cut(sample)[0]) if config.lang == "auto" else config.lang
+    read = cut(sample)[0]  # as the audit reads them (audit_texts cuts again, to count the cut)
+    lang = detect_language(read) if config.lang == "auto" else config.lang
     # copies and retellings share their keeper's premise: one node of the premise graph
     keepers = [lc.keeper for lc in decisions.levels.values()]
-    premises = all_premises(spool, ids, ~empty, cut(sample)[0], config.text_field, lang, keepers)
+    premises = all_premises(spool, ids, ~empty, read, config.text_field, lang, keepers)
     labels = np.full(n, -1, dtype=np.int64)
     labels[np.flatnonzero(~empty)] = premises.labels
     audit = audit_texts(
