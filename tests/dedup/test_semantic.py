@@ -308,3 +308,37 @@ def test_a_language_the_default_models_do_not_cover_is_read_by_its_words(tmp_pat
     assert [(p["a"], p["b"]) for p in pairs if p["level"] == "retold"] == [("ru0", "ru1")]
     names = pairs[0]["evidence"]["names"]
     assert names["Маша"] == "Оля" and names["Петю"] == "Ваню"
+
+
+def test_english_tally_sums_to_the_english_share_of_whole_sentences() -> None:
+    """A sentence's English share from its whitespace-separated words' tallies (what the tellings
+    use, riding on the encoder's split) is :func:`english_share` of the whole sentence."""
+    from retold.dedup.semantic import english_share, english_shares, english_tally
+
+    sentences = [
+        "The cat sat on the mat.",
+        "Кошка сидела на ковре.",
+        "someone met Someone at the café — “quoted” (x) l'été d'İstanbul",
+        "İSTANBUL IS BIG, ΟΔΟΣ ΟΔΟΣ road; straße ﬁne",
+        "well-known rock-'n'-roll isn't dead",
+        "",
+        "   ",
+        "12 34 !!",
+        "someone",
+    ]
+    counts = np.array([english_tally(s.split()).sum(axis=0) if s.split() else np.zeros(3) for s in sentences])
+    assert np.array_equal(english_shares(counts.astype(np.int64)), [english_share(s) for s in sentences])
+
+
+def test_centred_rows_are_numpys_float64_centring_bit_for_bit() -> None:
+    """The tellings' centring kernel gives the float32 rows numpy's whole-array float64 centring
+    and normalising gave."""
+    from retold.dedup.semantic import _centred
+
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((500, 64)).astype(np.float32)
+    vectors[3] = 0.0
+    centre = rng.standard_normal(64) * 0.1
+    by_numpy = vectors.astype(np.float64) - centre
+    by_numpy /= np.maximum(np.linalg.norm(by_numpy, axis=1, keepdims=True), 1e-12)
+    assert np.array_equal(_centred(vectors, centre), by_numpy.astype(np.float32))

@@ -130,3 +130,31 @@ def test_static_words_give_the_tokens_of_the_whole_text(monkeypatch) -> None:  #
         np.concatenate([fresh.encode(texts[i : i + 7]) for i in range(0, len(texts), 7)]), by_whole_text
     )
     assert len(fresh._words) <= 20 + 7 * 30
+
+
+def _lengths_and_capitals(words: list[str]) -> np.ndarray:
+    """A tally for the tests: each word's characters and capital letters."""
+    return np.array([[len(w), sum(c.isupper() for c in w)] for w in words], dtype=np.int64).reshape(-1, 2)
+
+
+@needs_model
+def test_tallied_encoding_sums_each_texts_words_tally(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``encode_tallied`` gives ``encode``'s vectors and, for each text, its words' tallies summed:
+    on the word-table path, on the whole-text path (odd spaces, added tokens) and while the word
+    table starts over."""
+    from retold.embed import static
+
+    texts = [*ODD, LONG, *(f"Story {i}: the spy met Sophie-{i} at café n°{i}." for i in range(50))]
+    expected = np.array([_lengths_and_capitals(t.split()).sum(axis=0) for t in texts])
+    model = load()
+    vectors, sums = model.encode_tallied(texts, _lengths_and_capitals)
+    assert np.array_equal(vectors, model.encode(texts))
+    assert np.array_equal(sums, expected)
+    fresh = load()
+    monkeypatch.setattr(static, "WORD_CACHE", 20)
+    parts = [
+        fresh.encode_tallied(texts[i : i + 7], _lengths_and_capitals)[1] for i in range(0, len(texts), 7)
+    ]
+    assert np.array_equal(np.concatenate(parts), expected)
+    empty_vectors, empty_sums = model.encode_tallied([], _lengths_and_capitals)
+    assert empty_vectors.shape == (0, model.dim) and empty_sums.shape == (0, 2)
