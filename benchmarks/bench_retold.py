@@ -25,8 +25,9 @@ Sections (``--only NAME`` runs one):
   docs/s, median of 5 interleaved rounds; then what verification costs per candidate pair, and the whole level.
 
 * ``level``: the retold level alone (``--levels retold --no-report``), end to end in a fresh
-  process, on HANNA (672 stories, ~2,900 characters) and on slop-score (3,035 stories, ~7,800
-  characters): docs/s, median of 3 interleaved runs. ``--baseline SRC`` runs another checkout's
+  process, on HANNA (672 stories, ~2,900 characters), on slop-score cut into HANNA-length pieces
+  (9,049 of ~2,500 characters) and on slop-score (3,035 stories, ~7,800 characters): docs/s,
+  median of 3 interleaved runs. ``--baseline SRC`` runs another checkout's
   ``src`` (``git worktree add /tmp/old REV``, then ``--baseline /tmp/old/src``) in the same rounds,
   with its own defaults, so today's code and an earlier one are timed side by side.
 
@@ -366,12 +367,27 @@ print(json.dumps({"wall": time.perf_counter() - t, "docs": r.documents_in, "clus
 """
 #: Set by ``--baseline``: another checkout's ``src`` folder, timed beside this one.
 BASELINE: list[str] = []
-#: The ``level`` section's corpora: HANNA, slop-score, and ``rewrites``: 10,000 documents each a
-#: random 60-90% of a slop-score story's sentences (~3.3 rewrites of every story: a generator's
-#: paraphrases, where nearly every candidate pair verifies).
-LEVEL_CORPORA = ["hanna", "slop"]
+#: The ``level`` section's corpora: HANNA, slop-score, ``pieces``: the slop-score stories cut at
+#: paragraph ends into pieces of HANNA's length (9,049 of ~2,500 characters: story-length text in a
+#: corpus large enough that loading the model and numba's functions, ~1.3 s, is not most of the
+#: run, as it is for HANNA's 672), and ``rewrites``: 10,000 documents each a random 60-90% of a
+#: slop-score story's sentences (~3.3 rewrites of every story: a generator's paraphrases, where
+#: nearly every candidate pair verifies).
+LEVEL_CORPORA = ["hanna", "pieces", "slop"]
 LEVEL_ROUNDS = [3]
 REWRITES = 10_000
+
+
+def _pieces(text: str, size: int = 2900, least: int = 1500) -> list[str]:
+    """``text`` cut at blank lines into pieces of up to about ``size`` characters (a piece under
+    ``least`` is left out)."""
+    out, piece = [], ""
+    for paragraph in text.split("\n\n"):
+        if len(piece) + len(paragraph) > size and len(piece) > least:
+            out.append(piece)
+            piece = ""
+        piece = f"{piece}\n\n{paragraph}" if piece else paragraph
+    return [*out, piece] if len(piece) > least else out
 
 
 def level(tmp: Path) -> None:
@@ -389,6 +405,12 @@ def level(tmp: Path) -> None:
     with gzip.open(stories, "rt", encoding="utf-8") as src, open(slop, "w", encoding="utf-8") as fh:
         for line in src:
             fh.write(json.dumps({"text": json.loads(line)["text"]}) + "\n")
+    pieces = tmp / "level-pieces.jsonl"
+    if "pieces" in LEVEL_CORPORA:
+        with gzip.open(stories, "rt", encoding="utf-8") as src, open(pieces, "w", encoding="utf-8") as fh:
+            for line in src:
+                for piece in _pieces(json.loads(line)["text"]):
+                    fh.write(json.dumps({"text": piece}) + "\n")
     rewrites = tmp / "level-rewrites.jsonl"
     if "rewrites" in LEVEL_CORPORA:
         with gzip.open(stories, "rt", encoding="utf-8") as src:
@@ -403,7 +425,7 @@ def level(tmp: Path) -> None:
     codes = {"this": str(Path(__file__).resolve().parents[1] / "src")}
     if BASELINE:
         codes["baseline"] = BASELINE[0]
-    chosen = {"hanna": hanna, "slop": slop, "rewrites": rewrites}
+    chosen = {"hanna": hanna, "pieces": pieces, "slop": slop, "rewrites": rewrites}
     for corpus in (chosen[c] for c in LEVEL_CORPORA):
         walls: dict[str, list[float]] = {name: [] for name in codes}
         parts: dict[str, list[tuple[float, float]]] = {name: [] for name in codes}
@@ -528,8 +550,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--level-corpora",
-        default="hanna,slop",
-        help="the level section's corpora, of hanna, slop, rewrites (10,000 rewrites of slop-score stories)",
+        default="hanna,pieces,slop",
+        help="the level section's corpora, of hanna, pieces (slop-score cut to HANNA's length), slop, "
+        "rewrites (10,000 rewrites of slop-score stories)",
     )
     parser.add_argument("--level-rounds", type=int, default=3, help="interleaved rounds of the level section")
     args = parser.parse_args()
