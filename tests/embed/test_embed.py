@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retold.embed import cache_dir, load, resolve_model
+from retold.embed import cache_dir, load, resolve_model, static
 from retold.embed.base import DEFAULT_MODEL, normalise
 
 st = pytest.importorskip("sentence_transformers", reason="embedding extra not installed")
@@ -108,7 +108,6 @@ def test_static_model_reads_the_whole_text() -> None:
 def test_static_words_give_the_tokens_of_the_whole_text(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Each distinct word is tokenised once (a BERT tokenizer never looks across whitespace): the
     vectors must be those of the whole texts, bit for bit."""
-    from retold.embed import static
 
     model = load()
     assert model._bert
@@ -142,7 +141,6 @@ def test_tallied_encoding_sums_each_texts_words_tally(monkeypatch) -> None:  # t
     """``encode_tallied`` gives ``encode``'s vectors and, for each text, its words' tallies summed:
     on the word-table path, on the whole-text path (odd spaces, added tokens) and while the word
     table starts over."""
-    from retold.embed import static
 
     texts = [*ODD, LONG, *(f"Story {i}: the spy met Sophie-{i} at café n°{i}." for i in range(50))]
     expected = np.array([_lengths_and_capitals(t.split()).sum(axis=0) for t in texts])
@@ -158,3 +156,22 @@ def test_tallied_encoding_sums_each_texts_words_tally(monkeypatch) -> None:  # t
     assert np.array_equal(np.concatenate(parts), expected)
     empty_vectors, empty_sums = model.encode_tallied([], _lengths_and_capitals)
     assert empty_vectors.shape == (0, model.dim) and empty_sums.shape == (0, 2)
+
+
+@needs_model
+def test_new_words_joined_give_each_words_own_tokens() -> None:
+    """New words are tokenised as long texts of words joined by spaces; each word must get the
+    tokens it gets alone, also words BERT strips to nothing and words past WordPiece's limit."""
+    model = load()
+    words = [w for t in [*ODD, LONG] for w in t.split() if not model._added or not model._added.search(w)]
+    words += ["\u200b", "\x00", "x" * 150, "ﬁne", "İstanbul", "a\u0301", "🙂", "—", "l'été", "n°3"]
+    words = list(dict.fromkeys(words))
+    ids, offsets = model._token_ids(words)
+    alone = [ids[offsets[k] : offsets[k + 1]].tolist() for k in range(len(words))]
+    for chunk in (1, 3, 1024):
+        old, static._WORD_CHUNK = static._WORD_CHUNK, chunk
+        try:
+            got, at = model._words_token_ids(words)
+        finally:
+            static._WORD_CHUNK = old
+        assert [got[at[k] : at[k + 1]].tolist() for k in range(len(words))] == alone

@@ -38,6 +38,8 @@ _LOCK = threading.Lock()
 _ODD_SPACE = re.compile("[\x0b\x0c\x1c-\x1f\x85\u2028\u2029]")
 #: distinct words remembered per embedder (~200 bytes each); past it the memory starts over
 WORD_CACHE = 200_000
+#: new words tokenised as one text (joined by spaces): 1,024 was fastest of 1,024-16,384
+_WORD_CHUNK = 1024
 
 
 class StaticEmbedder:
@@ -155,6 +157,31 @@ class StaticEmbedder:
             itertools.chain.from_iterable(ids), dtype=np.int64, count=int(offsets[-1])
         ), offsets
 
+    def _words_token_ids(self, words: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`_token_ids` of whitespace-free words, tokenised as a few long texts of words
+        joined by spaces, each token given to the word its offset falls in. The same ids (a BERT
+        tokenizer never looks across whitespace) at ~2.6x the speed: 187,056 distinct slop-score
+        words took 1.24 s one text each (an encoding object per word) and 0.47 s joined."""
+        counts = np.zeros(len(words), dtype=np.int64)
+        ids: list[np.ndarray] = []
+        chunks = range(0, len(words), _WORD_CHUNK)
+        texts = [" ".join(words[lo : lo + _WORD_CHUNK]) for lo in chunks]
+        encodings = self.model.tokenizer.encode_batch(texts, add_special_tokens=False)  # type: ignore[attr-defined]
+        for lo, encoding in zip(chunks, encodings, strict=True):
+            part = words[lo : lo + _WORD_CHUNK]
+            starts = np.zeros(len(part), dtype=np.int64)  # where each word starts in the joined text
+            np.cumsum(
+                np.fromiter(map(len, part[:-1]), dtype=np.int64, count=len(part) - 1) + 1, out=starts[1:]
+            )
+            at = np.array(encoding.offsets, dtype=np.int64).reshape(-1, 2)[:, 0]
+            counts[lo : lo + len(part)] = np.bincount(
+                np.searchsorted(starts, at, side="right") - 1, minlength=len(part)
+            )
+            ids.append(np.array(encoding.ids, dtype=np.int64))
+        offsets = np.zeros(len(words) + 1, dtype=np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return (np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)), offsets
+
     def _word_numbers(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Every text's words as numbers into the word table (new words tokenised, in one batch).
 
@@ -174,7 +201,7 @@ class StaticEmbedder:
         # set difference at C speed: a generator testing every word was ~10% of the encoding
         new = sorted(set(itertools.chain.from_iterable(words)).difference(known))
         if new:
-            ids, offsets = self._token_ids(new)
+            ids, offsets = self._words_token_ids(new)
             known.update(zip(new, range(len(known), len(known) + len(new)), strict=True))
             self._starts = np.concatenate([self._starts, len(self._ids) + offsets[:-1]])
             self._lengths = np.concatenate([self._lengths, np.diff(offsets)])
