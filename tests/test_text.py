@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from retold.text import sentences, word_count
+import gzip
+import json
+import re
+
+from conftest import SHARED
+from retold.text import WORD, _counted_words, _pieces, sentences, word_count
 
 
 def test_sentences_keep_quotes_and_join_fragments() -> None:
@@ -19,3 +24,50 @@ def test_sentences_of_odd_input() -> None:
 
 def test_word_count_ignores_digits_and_punctuation() -> None:
     assert word_count("It's 9:30 — l'heure, well-known!") == 3
+
+
+#: The sentence split as a lookbehind pattern (what ``_SENTENCE_END`` matches, said the slow way).
+_LOOKBEHIND_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"'»”’)\]]))\s+|\n\s*\n")
+TRICKY = [
+    "a. b",
+    "x.\n\ny",
+    "end.”) Next",
+    "wait.. then",
+    "Hi!\u2028There",
+    "a…  b",
+    "q?» r",
+    "\n\n\nx\n \n",
+    "",
+    ".",
+    ". ",
+    "a.\u00a0b",
+    "a \n\nb",
+    "a.  \n\n b",
+    "He said “no.” Then? ‘Yes.’ (Fine.) [Done.]\tNext",
+]
+
+
+def _texts() -> list[str]:
+    found = list(TRICKY)
+    for name in (
+        "hanna_stories/stories.jsonl",
+        "clough_plagiarism/pairs.jsonl",
+        "clough_plagiarism/sources.jsonl",
+        "stsb_en/test.jsonl",
+        "nt_translations/chapters.jsonl.gz",
+        "slopscore_stories/stories.jsonl.gz",
+    ):
+        path = SHARED / "data" / name
+        if path.exists():
+            with (gzip.open if name.endswith(".gz") else open)(path, "rt", encoding="utf-8") as fh:
+                rows = [json.loads(line) for line in fh]
+            found += [r[k] for r in rows for k in ("text", "sentence1") if isinstance(r.get(k), str)]
+    return found
+
+
+def test_sentence_ends_matched_not_looked_behind_split_the_same() -> None:
+    """The sentence split and the word counts are the slow, plain ways' bit for bit (on
+    ../shared's texts where present, and on edge cases always)."""
+    for text in _texts():
+        assert _pieces(text) == _LOOKBEHIND_END.split(text), text[:80]
+        assert all(_counted_words(p) == len(WORD.findall(p)) for p in _pieces(text)), text[:80]

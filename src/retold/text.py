@@ -8,11 +8,47 @@ from __future__ import annotations
 
 import re
 
-# a sentence ends at . ! ? … (and any closing quotes or brackets) followed by space, or at a blank line
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"'»”’)\]]))\s+|\n\s*\n")
+# a sentence ends at . ! ? … (and one closing quote or bracket) followed by space (group 1: the space
+# it splits at), or at a blank line. The mark is matched, not looked behind for: lookbehinds tried
+# at every character cost 0.24 ms a slop-score story, this 0.09 ms (the same pieces on 19,824 texts
+# of ../shared/data, tests/test_text.py)
+_SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]?(\s+)|\n\s*\n")
 #: A word: letters, with inner apostrophes or hyphens (digits and punctuation are not words).
 WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 MIN_SENTENCE_WORDS = 3
+#: Whitespace-separated pieces remembered with their word counts (:func:`_counted_words`).
+_COUNTED: dict[str, int] = {}
+_COUNTED_MAX = 200_000
+
+
+def _pieces(text: str) -> list[str]:
+    """``text`` split where a sentence ends (the whitespace there dropped)."""
+    out, prev = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        start, end = m.span(1) if m.lastindex else m.span()
+        out.append(text[prev:start])
+        prev = end
+    out.append(text[prev:])
+    return out
+
+
+def _counted_words(text: str) -> int:
+    """:func:`word_count`, from the counts of its whitespace-separated pieces, each counted once
+    while remembered (a word never spans whitespace): half the cost of a regex pass per sentence."""
+    pieces = text.split()
+    try:
+        return sum(map(_COUNTED.__getitem__, pieces))  # at C speed when every piece is known
+    except KeyError:
+        total = 0
+        for piece in pieces:
+            found = _COUNTED.get(piece)
+            if found is None:
+                found = len(WORD.findall(piece))
+                if len(_COUNTED) >= _COUNTED_MAX:
+                    _COUNTED.clear()
+                _COUNTED[piece] = found
+            total += found
+        return total
 
 
 def sentences(text: str) -> list[str]:
@@ -29,11 +65,11 @@ def counted_sentences(text: str) -> tuple[list[str], list[int]]:
     """
     out: list[str] = []
     counts: list[int] = []
-    for part in _SENTENCE_END.split(text):
+    for part in _pieces(text):
         part = part.strip()
         if not part:
             continue
-        words = len(WORD.findall(part))
+        words = _counted_words(part)
         if out and words < MIN_SENTENCE_WORDS:
             out[-1] += " " + part
             counts[-1] += words
