@@ -10,20 +10,24 @@ import re
 
 # a sentence ends at . ! ? … (and one closing quote or bracket) followed by space (group 1: the space
 # it splits at), or at a blank line. The mark is matched, not looked behind for: lookbehinds tried
-# at every character cost 0.24 ms a slop-score story, this 0.09 ms (the same pieces on 5,773 texts
-# of ../shared/data in tests/test_text.py, and on 19,824 with tinystories_ru's and the ftfy cases)
+# at every character cost 0.24 ms a slop-score story, this 0.09 ms (the same pieces: tests/test_text.py
+# on ../shared/data's English sets; once, by hand, on 19,824 texts with tinystories_ru's)
 _SENTENCE_END = re.compile(r"[.!?…][\"'»”’)\]]?(\s+)|\n\s*\n")
 #: A word: letters, with inner apostrophes or hyphens (digits and punctuation are not words).
 WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 MIN_SENTENCE_WORDS = 3
-#: Whitespace-separated pieces remembered with their word counts (:func:`_counted_words`).
+#: Whitespace-separated pieces remembered with their word counts (:func:`_counted_words`): pieces
+#: of up to ``_COUNTED_LONGEST`` characters (a script written without spaces makes whole sentences
+#: single pieces, which recur rarely), ``_COUNTED_MAX`` of them at once.
 _COUNTED: dict[str, int] = {}
 _COUNTED_MAX = 200_000
+_COUNTED_LONGEST = 32
 
 
 def _pieces(text: str) -> list[str]:
     """``text`` split where a sentence ends (the whitespace there dropped)."""
-    out, prev = [], 0
+    out: list[str] = []
+    prev = 0
     for m in _SENTENCE_END.finditer(text):
         start, end = m.span(1) if m.lastindex else m.span()
         out.append(text[prev:start])
@@ -44,9 +48,10 @@ def _counted_words(text: str) -> int:
             found = _COUNTED.get(piece)
             if found is None:
                 found = len(WORD.findall(piece))
-                if len(_COUNTED) >= _COUNTED_MAX:
-                    _COUNTED.clear()
-                _COUNTED[piece] = found
+                if len(piece) <= _COUNTED_LONGEST:
+                    if len(_COUNTED) >= _COUNTED_MAX:
+                        _COUNTED.clear()
+                    _COUNTED[piece] = found
             total += found
         return total
 

@@ -325,20 +325,44 @@ def test_english_tally_sums_to_the_english_share_of_whole_sentences() -> None:
         "   ",
         "12 34 !!",
         "someone",
+        "İ ΟΣ.Α",  # a letter that grows lowered: english_share lowers word by word, the tally too
     ]
     counts = np.array([english_tally(s.split()).sum(axis=0) if s.split() else np.zeros(3) for s in sentences])
     assert np.array_equal(english_shares(counts.astype(np.int64)), [english_share(s) for s in sentences])
 
 
 def test_centred_rows_are_numpys_float64_centring_bit_for_bit() -> None:
-    """The tellings' centring kernel gives the float32 rows numpy's whole-array float64 centring
-    and normalising gave."""
-    from retold.dedup.semantic import _centred
+    """The tellings' centring, a block of rows at a time, gives the float32 rows numpy's
+    whole-array float64 centring and normalising gave."""
+    from retold.dedup.semantic import _CENTRE_BLOCK, _centred
 
     rng = np.random.default_rng(0)
-    vectors = rng.standard_normal((500, 64)).astype(np.float32)
+    vectors = rng.standard_normal((2 * _CENTRE_BLOCK + 17, 256)).astype(np.float32)
     vectors[3] = 0.0
-    centre = rng.standard_normal(64) * 0.1
+    centre = rng.standard_normal(256) * 0.1
     by_numpy = vectors.astype(np.float64) - centre
     by_numpy /= np.maximum(np.linalg.norm(by_numpy, axis=1, keepdims=True), 1e-12)
     assert np.array_equal(_centred(vectors, centre), by_numpy.astype(np.float32))
+
+
+def test_tellings_joined_from_the_workers_blocks_as_by_copying() -> None:
+    """The tellings' vectors joined block by block as the workers sent them are those copied a
+    telling at a time; tellings that are not the blocks' rows in order are copied."""
+    from retold.dedup.semantic import Telling, _one_array, _packed, _unpacked
+
+    rng = np.random.default_rng(1)
+
+    def told(n: int) -> Telling:
+        return Telling(
+            [f"s{i} a b c" for i in range(n)], set(), rng.standard_normal((n, 8)).astype(np.float32)
+        )
+
+    sent = [_packed([told(n) for n in sizes]) for sizes in ((3, 1, 4), (2,), (5, 1))]
+    expected = np.concatenate([p[0] for p in sent])
+    joined = [t for p in sent for t in _unpacked(p)]
+    flat, _, starts = _one_array(joined, [p[0] for p in sent])
+    assert np.array_equal(flat, expected) and starts.tolist() == [0, 3, 4, 8, 10, 15, 16]
+    assert all(np.shares_memory(t.vectors, flat) for t in joined)
+    shuffled = [t for p in sent for t in _unpacked(p)][::-1]  # not in the blocks' order: copied
+    flat, _, starts = _one_array(shuffled, [p[0] for p in sent])
+    assert np.array_equal(flat[: starts[1]], sent[2][0][5:]) and len(flat) == 16

@@ -145,10 +145,13 @@ def test_tallied_encoding_sums_each_texts_words_tally(monkeypatch) -> None:  # t
     texts = [*ODD, LONG, *(f"Story {i}: the spy met Sophie-{i} at café n°{i}." for i in range(50))]
     expected = np.array([_lengths_and_capitals(t.split()).sum(axis=0) for t in texts])
     model = load()
+    assert model.splits_words
     vectors, sums = model.encode_tallied(texts, _lengths_and_capitals)
     assert np.array_equal(vectors, model.encode(texts))
     assert np.array_equal(sums, expected)
-    fresh = load()
+    fresh = static.StaticEmbedder(model.model, model.name)  # an empty word table
+    _, none = fresh.encode_tallied(["", "   ", "12 !!"], _lengths_and_capitals)
+    assert none.shape == (3, 2) and not none[:2].any() and none[2].tolist() == [4, 0]
     monkeypatch.setattr(static, "WORD_CACHE", 20)
     parts = [
         fresh.encode_tallied(texts[i : i + 7], _lengths_and_capitals)[1] for i in range(0, len(texts), 7)
@@ -159,7 +162,7 @@ def test_tallied_encoding_sums_each_texts_words_tally(monkeypatch) -> None:  # t
 
 
 @needs_model
-def test_new_words_joined_give_each_words_own_tokens() -> None:
+def test_new_words_joined_give_each_words_own_tokens(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """New words are tokenised as long texts of words joined by spaces; each word must get the
     tokens it gets alone, also words BERT strips to nothing and words past WordPiece's limit."""
     model = load()
@@ -169,9 +172,6 @@ def test_new_words_joined_give_each_words_own_tokens() -> None:
     ids, offsets = model._token_ids(words)
     alone = [ids[offsets[k] : offsets[k + 1]].tolist() for k in range(len(words))]
     for chunk in (1, 3, 1024):
-        old, static._WORD_CHUNK = static._WORD_CHUNK, chunk
-        try:
-            got, at = model._words_token_ids(words)
-        finally:
-            static._WORD_CHUNK = old
+        monkeypatch.setattr(static, "_WORD_CHUNK", chunk)
+        got, at = model._words_token_ids(words)
         assert [got[at[k] : at[k + 1]].tolist() for k in range(len(words))] == alone

@@ -59,8 +59,14 @@ class StaticEmbedder:
         self._starts = np.zeros(0, dtype=np.int64)
         self._lengths = np.zeros(0, dtype=np.int64)
         self._ids = np.zeros(0, dtype=np.int64)  # the words' token ids, one after another
+        self._word_list: list[str] = []  # the words by number
         self._generation = 0  # how often the word table started over
-        self._tallies: dict[Callable[[list[str]], np.ndarray], tuple[int, np.ndarray]] = {}  # encode_tallied
+        # encode_tallied's one tally function, the table's generation, its rows by word number
+        self._tallies: tuple[Callable[[list[str]], np.ndarray] | None, int, np.ndarray] = (
+            None,
+            -1,
+            np.zeros((0, 0), dtype=np.int64),
+        )
         spec = _spec(tokenizer)
         self._bert = _is_bert_pre_tokenised(spec)
         self._lock = threading.Lock()  # the word table grows in place
@@ -90,11 +96,20 @@ class StaticEmbedder:
         self, texts: list[str], tally: Callable[[list[str]], np.ndarray]
     ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`encode`, and for each text the sum of ``tally``'s rows over its words (split at
-        whitespace): ``tally(words)`` gives each word a row of counts, and sees each distinct word
-        once while the word table lasts. Counting what a text's words are (the English share of a
-        sentence) costs a second split and regex pass per text otherwise; here it rides on the
-        split the encoding does anyway."""
-        return self._encode(texts, tally)  # type: ignore[return-value]
+        whitespace): ``tally(words)`` gives each word a row of counts (``tally([])`` an empty row
+        block of that width), and sees each distinct word once while the word table lasts.
+        Counting what a text's words are (the English share of a sentence) costs a second split
+        and regex pass per text otherwise; here it rides on the split the encoding does anyway,
+        where :attr:`splits_words` (elsewhere each text is split and tallied again)."""
+        vectors, sums = self._encode(texts, tally)
+        assert sums is not None
+        return vectors, sums
+
+    @property
+    def splits_words(self) -> bool:
+        """Whether texts are encoded through the word table (a BERT tokenizer and a plain token
+        table): then :meth:`encode_tallied` costs little more than :meth:`encode`."""
+        return self._bert and self._table is not None
 
     def _encode(
         self, texts: list[str], tally: Callable[[list[str]], np.ndarray] | None = None
@@ -125,7 +140,7 @@ class StaticEmbedder:
                 out[split] = _pool_words(
                     flat, offsets, self._starts, self._lengths, self._ids, self._table, unk
                 )
-                if tally is not None:
+                if tally is not None and len(flat):
                     assert sums is not None
                     sums[split] = _summed(self._tallied(tally), flat, offsets)
         if whole:
@@ -137,14 +152,13 @@ class StaticEmbedder:
     def _tallied(self, tally: Callable[[list[str]], np.ndarray]) -> np.ndarray:
         """``tally``'s rows for every word of the word table, by word number (new words tallied
         now). Called with the lock held."""
-        generation, have = self._tallies.get(tally, (-1, None))
-        if have is None or generation != self._generation:  # a new function, or the table started over
-            have = np.zeros((0, 0), dtype=np.int64)
-        if len(have) < len(self._words):
-            words = list(self._words)[len(have) :]  # dicts keep insertion order: by word number
-            rows = np.asarray(tally(words), dtype=np.int64)
-            have = np.concatenate([have, rows]) if len(have) else rows
-        self._tallies = {tally: (self._generation, have)}
+        known, generation, have = self._tallies
+        if known is not tally or generation != self._generation:  # a new function, or a new table
+            have = np.zeros((0, np.asarray(tally([])).shape[-1]), dtype=np.int64)
+        if len(have) < len(self._word_list):
+            rows = np.asarray(tally(self._word_list[len(have) :]), dtype=np.int64)
+            have = np.concatenate([have, rows])
+        self._tallies = (tally, self._generation, have)
         return have
 
     def _token_ids(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -195,14 +209,17 @@ class StaticEmbedder:
         words = [t.split() for t in texts]
         if len(self._words) > WORD_CACHE:
             self._words.clear()
+            self._word_list = []
             self._generation += 1
             self._starts = self._lengths = self._ids = np.zeros(0, dtype=np.int64)
         known = self._words
-        # set difference at C speed: a generator testing every word was ~10% of the encoding
+        # a set difference at C speed (a generator testing every word was ~10% of the encoding),
+        # sorted so that the words get the same numbers in every run
         new = sorted(set(itertools.chain.from_iterable(words)).difference(known))
         if new:
             ids, offsets = self._words_token_ids(new)
             known.update(zip(new, range(len(known), len(known) + len(new)), strict=True))
+            self._word_list += new
             self._starts = np.concatenate([self._starts, len(self._ids) + offsets[:-1]])
             self._lengths = np.concatenate([self._lengths, np.diff(offsets)])
             self._ids = np.concatenate([self._ids, ids])
