@@ -366,3 +366,27 @@ def test_tellings_joined_from_the_workers_blocks_as_by_copying() -> None:
     shuffled = [t for p in sent for t in _unpacked(p)][::-1]  # not in the blocks' order: copied
     flat, _, starts = _one_array(shuffled, [p[0] for p in sent])
     assert np.array_equal(flat[: starts[1]], sent[2][0][5:]) and len(flat) == 16
+
+
+def test_english_words_kept_in_the_cache_folder(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The English word list is read from wordfreq once and kept; a cache folder that cannot be
+    written costs only the read."""
+    from wordfreq import top_n_list
+
+    from retold.dedup import semantic
+
+    expected = frozenset(top_n_list("en", semantic.CENTRE_WORDS))
+    monkeypatch.setenv("RETOLD_CACHE", str(tmp_path / "cache"))
+    semantic._english_words.cache_clear()
+    try:
+        assert semantic._english_words() == expected
+        assert [p.name.startswith("english-") for p in (tmp_path / "cache").iterdir()] == [True]
+        semantic._english_words.cache_clear()
+        assert semantic._english_words() == expected  # from the kept list
+        blocked = tmp_path / "file"
+        blocked.write_text("not a folder")
+        monkeypatch.setenv("RETOLD_CACHE", str(blocked))
+        semantic._english_words.cache_clear()
+        assert semantic._english_words() == expected
+    finally:
+        semantic._english_words.cache_clear()

@@ -39,6 +39,7 @@ between the tellings (``Marco → Arseniy``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from array import array
@@ -212,9 +213,30 @@ SPACE_NAMES = {SEMANTIC: "semantic", LEXICAL: "lexical"}
 
 @functools.cache
 def _english_words() -> frozenset[str]:
+    """English's ``CENTRE_WORDS`` commonest words (wordfreq), kept in retold's cache folder once
+    read: importing wordfreq and reading its list cost 0.15 s in each process of a run (a
+    HANNA-size scan is ~2.4 s), the kept list ~5 ms."""
+    from importlib.metadata import version
+
+    from retold.embed.base import cache_dir
+
+    kept = cache_dir() / f"english-{CENTRE_WORDS}-wordfreq{version('wordfreq')}.txt"
+    try:
+        return frozenset(kept.read_text(encoding="utf-8").split("\n"))
+    except OSError:
+        pass
     from wordfreq import top_n_list
 
-    return frozenset(top_n_list("en", CENTRE_WORDS))
+    words = top_n_list("en", CENTRE_WORDS)
+    tmp = kept.with_name(f".{kept.name}.{os.getpid()}")
+    try:  # kept atomically; a folder that cannot be written only costs the next run the read
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text("\n".join(words), encoding="utf-8")
+        os.replace(tmp, kept)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    return frozenset(words)
 
 
 def english_share(text: str) -> float:
@@ -546,14 +568,14 @@ def common_direction(model: Any, lang: str = "en") -> np.ndarray:
     corpus's own sentences left the seeds unpaired when they were scanned alone)."""
     from importlib.metadata import version
 
-    import wordfreq
-
     folder = getattr(model, "cache_folder", None)
     # kept beside a model retold distilled (0.5 s a run: the words' frequencies and vectors)
     name = f"centre-{lang}-{CENTRE_WORDS}-wordfreq{version('wordfreq')}.npy"
     kept = Path(folder) / name if folder else None
     if kept is not None and kept.exists():
         return np.load(kept)
+    import wordfreq  # (0.1 s to import: not when the centre is kept)
+
     words = wordfreq.top_n_list(lang, CENTRE_WORDS)
     weight = np.array([wordfreq.word_frequency(w, lang) for w in words])
     vectors = np.asarray(model.encode_short(words), dtype=np.float64)
