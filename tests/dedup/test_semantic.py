@@ -347,7 +347,7 @@ def test_centred_rows_are_numpys_float64_centring_bit_for_bit() -> None:
 
 def test_tellings_joined_from_the_workers_blocks_as_by_copying() -> None:
     """The tellings' vectors joined block by block as the workers sent them are those copied a
-    telling at a time; tellings that are not the blocks' rows in order are copied."""
+    telling at a time, and each block is let go of; tellings given alone are copied."""
     from retold.dedup.semantic import Telling, _one_array, _packed, _unpacked
 
     rng = np.random.default_rng(1)
@@ -359,13 +359,16 @@ def test_tellings_joined_from_the_workers_blocks_as_by_copying() -> None:
 
     sent = [_packed([told(n) for n in sizes]) for sizes in ((3, 1, 4), (2,), (5, 1))]
     expected = np.concatenate([p[0] for p in sent])
-    joined = [t for p in sent for t in _unpacked(p)]
-    flat, _, starts = _one_array(joined, [p[0] for p in sent])
+    last = sent[2][0][5:].copy()
+    sending = list(sent)
+    joined, together = _unpacked(sending)  # type: ignore[arg-type]
+    assert sending == [None, None, None]
+    flat, _, starts = _one_array(joined, together)
     assert np.array_equal(flat, expected) and starts.tolist() == [0, 3, 4, 8, 10, 15, 16]
     assert all(np.shares_memory(t.vectors, flat) for t in joined)
-    shuffled = [t for p in sent for t in _unpacked(p)][::-1]  # not in the blocks' order: copied
-    flat, _, starts = _one_array(shuffled, [p[0] for p in sent])
-    assert np.array_equal(flat[: starts[1]], sent[2][0][5:]) and len(flat) == 16
+    shuffled = _unpacked(list(sent))[0][::-1]  # not one array's rows in order: copied
+    flat, _, starts = _one_array(shuffled)
+    assert np.array_equal(flat[: starts[1]], last) and len(flat) == 16
 
 
 def test_english_words_kept_in_the_cache_folder(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -47,7 +47,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 from numba import njit, prange
@@ -228,15 +228,22 @@ def _english_words() -> frozenset[str]:
     from wordfreq import top_n_list
 
     words = top_n_list("en", CENTRE_WORDS)
-    tmp = kept.with_name(f".{kept.name}.{os.getpid()}")
-    try:  # kept atomically; a folder that cannot be written only costs the next run the read
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text("\n".join(words), encoding="utf-8")
-        os.replace(tmp, kept)
+    _keep(kept, lambda fh: fh.write("\n".join(words).encode("utf-8")))
+    return frozenset(words)
+
+
+def _keep(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """A derived file kept in a cache folder atomically (``write`` fills it); a folder that cannot
+    be written is let be: the next run derives it again."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
     except OSError:
         with contextlib.suppress(OSError):
             tmp.unlink()
-    return frozenset(words)
 
 
 def english_share(text: str) -> float:
@@ -581,13 +588,7 @@ def common_direction(model: Any, lang: str = "en") -> np.ndarray:
     vectors = np.asarray(model.encode_short(words), dtype=np.float64)
     centre = (weight[:, None] * vectors).sum(axis=0) / weight.sum()
     if kept is not None:
-        tmp = kept.with_name(f".{kept.name}.{os.getpid()}")
-        try:
-            with open(tmp, "wb") as fh:
-                np.save(fh, centre, allow_pickle=False)
-            os.replace(tmp, kept)
-        except OSError:  # a read-only cache: computed again next time
-            tmp.unlink(missing_ok=True)
+        _keep(kept, lambda fh: np.save(fh, centre, allow_pickle=False))
     return centre
 
 
@@ -731,63 +732,26 @@ class Verifier:
 
 
 def _one_array(
-    tellings: list[Telling], blocks: list[np.ndarray] | None = None
+    tellings: list[Telling], joined: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every telling's sentence vectors in one float32 array (each telling's ``vectors`` becomes a
     view of it, so they are held once), their word counts, and where each telling starts.
-    ``blocks``: the arrays the tellings' vectors are views of, one after another, in their order
-    (:func:`_unpacked`'s): copied a block at a time, not a telling at a time (3,035 copies into a
-    fresh array were 0.6 s of slop-score's decision), each block let go of (set to None in the
-    list) as soon as it is copied, so that they are not all held beside the joined array."""
+    ``joined``: that array already, the tellings' vectors views of it in their order
+    (:func:`_unpacked` makes it so)."""
     sizes = np.array([len(t.sentences) for t in tellings], dtype=np.int64)
     starts = np.zeros(len(tellings) + 1, dtype=np.int64)
     np.cumsum(sizes, out=starts[1:])
-    dim = next((t.vectors.shape[1] for t in tellings if len(t.vectors)), 1)
-    joined = blocks is not None and _views_in_order(tellings, blocks, dim)
-    flat = np.zeros((int(starts[-1]), dim), dtype=np.float32)
-    copied, k = 0, 0
-    for t, lo, hi in zip(tellings, starts[:-1], starts[1:], strict=True):
-        while joined and copied < hi:  # the block this telling is in, copied whole, then let go
-            assert blocks is not None
-            block = blocks[k]
-            flat[copied : copied + len(block)] = block
-            copied += len(block)
-            blocks[k] = None  # type: ignore[assignment]  # freed once its tellings are moved
-            k += 1
-            del block
-        if hi > lo:
-            if not joined:
+    if joined is not None:
+        flat = joined
+    else:
+        dim = next((t.vectors.shape[1] for t in tellings if len(t.vectors)), 1)
+        flat = np.zeros((int(starts[-1]), dim), dtype=np.float32)
+        for t, lo, hi in zip(tellings, starts[:-1], starts[1:], strict=True):
+            if hi > lo:
                 flat[lo:hi] = t.vectors
-            t.vectors = flat[lo:hi]
+                t.vectors = flat[lo:hi]
     words = np.concatenate([t.words for t in tellings] or [np.zeros(0)]).astype(np.float64)
     return flat, words, starts
-
-
-def _views_in_order(tellings: list[Telling], blocks: list[np.ndarray], dim: int) -> bool:
-    """Whether the tellings' vectors are the blocks' rows, one after another: each a view of the
-    next rows of the same block (checked by address), every block used up."""
-    if not all(
-        b.ndim == 2 and b.shape[1] == dim and b.dtype == np.float32 and b.flags.c_contiguous for b in blocks
-    ):
-        return False
-    k, used = 0, 0
-    for t in tellings:
-        if len(t.vectors) != len(t.sentences):
-            return False
-        if not len(t.vectors):
-            continue
-        while k < len(blocks) and used == len(blocks[k]):
-            k, used = k + 1, 0
-        if k == len(blocks) or used + len(t.vectors) > len(blocks[k]):
-            return False
-        block = blocks[k]
-        at = block.__array_interface__["data"][0] + used * block.strides[0]
-        if t.vectors.__array_interface__["data"][0] != at or t.vectors.strides != block.strides:
-            return False
-        used += len(t.vectors)
-    return all(len(b) == 0 for b in blocks[k + 1 :]) and (
-        not blocks or k >= len(blocks) or used == len(blocks[k])
-    )
 
 
 def distinct_anchor(match: RetoldMatch, x: Telling, rival: np.ndarray, y: Telling | None = None) -> float:
@@ -1005,15 +969,27 @@ def _packed(tellings: list[Telling]) -> Packed:
     return vectors, [(t.sentences, t.names, t.words, t.cut) for t in tellings]
 
 
-def _unpacked(packed: Packed) -> list[Telling]:
-    """:func:`_packed`'s tellings again, their vectors views of its one array."""
-    vectors, parts = packed
+def _unpacked(sent: list[Packed | None]) -> tuple[list[Telling], np.ndarray]:
+    """:func:`_packed`'s tellings again, in the order sent, their vectors views of one array.
+    Each block is copied in whole (3,035 copies a telling at a time were 0.6 s of slop-score's
+    decision) and let go of (set to None in ``sent``) once copied, so that the blocks are not all
+    held beside the joined array."""
+    dim = next((p[0].shape[1] for p in sent if p is not None and p[0].ndim == 2), 1)
+    flat = np.zeros((sum(len(p[0]) for p in sent if p is not None), dim), dtype=np.float32)
     out, at = [], 0
-    for said, names, words, cut in parts:
-        out.append(Telling(said, names, vectors[at : at + len(said)], words))
-        out[-1].cut = cut
-        at += len(said)
-    return out
+    for k, block in enumerate(sent):
+        assert block is not None
+        sent[k] = None
+        vectors, parts = block
+        del block
+        flat[at : at + len(vectors)] = vectors.reshape(len(vectors), -1)
+        del vectors
+        for said, names, words, cut in parts:
+            out.append(Telling(said, names, flat[at : at + len(said)], words))
+            out[-1].cut = cut
+            at += len(said)
+    assert at == len(flat)
+    return out, flat
 
 
 class RetoldIndex(LevelIndex):
@@ -1261,8 +1237,7 @@ class RetoldIndex(LevelIndex):
         text_of = context.texts(docs)
         verifier = self._verifier_for(space)
         label = f"retold ({SPACE_NAMES[space]})"
-        tellings: list[Telling] = []
-        arrays: list[np.ndarray] = []
+        sent: list[Packed | None] = []
         blocks = range(0, len(docs), _TELLING_BLOCK)
         # cutting into sentences and embedding them is per document: on the run's workers, which
         # build the same verifier from the same options. A transformer spreads itself over the
@@ -1276,13 +1251,13 @@ class RetoldIndex(LevelIndex):
         jobs = ((spec, [text_of[int(d)] for d in docs[lo : lo + _TELLING_BLOCK]]) for lo in blocks)
         steps = parallel(_tellings_job, jobs)
         for found in progress(steps, f"{label}: sentences ({_TELLING_BLOCK} docs a step)", len(blocks)):
-            tellings += _unpacked(found)
-            arrays.append(found[0])
+            sent.append(found)
             del found
         _VERIFIERS.clear()  # this process keeps no model past the decision
         doc_vectors = self.vectors_of(docs)
-        flat, words, starts = _one_array(tellings, arrays)
-        del arrays
+        tellings, joined = _unpacked(sent)
+        flat, words, starts = _one_array(tellings, joined)
+        del joined
         silent = boilerplate(tellings, doc_vectors, self.options.boilerplate_docs, (flat, starts))
         silent_rows = np.concatenate([starts[k] + lines for k, lines in enumerate(silent)]).astype(np.int64)
         stock_lines = flat[silent_rows].copy()
