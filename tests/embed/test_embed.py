@@ -70,6 +70,25 @@ def test_static_model_distilled_once_and_cached(monkeypatch, tmp_path: Path) -> 
     assert not ours[1].any()
 
 
+@needs_model
+def test_own_folder_read_as_from_pretrained_reads_it() -> None:
+    """retold's distilled folder is read without model2vec's loader (its hub imports cost 0.25 s
+    a process): the same vectors, tokenizer and settings, so the same encodings."""
+    from model2vec import StaticModel
+
+    model = load()
+    assert model.cache_folder is not None
+    theirs = StaticModel.from_pretrained(model.cache_folder)
+    ours = static._own_model(model.cache_folder)
+    assert np.array_equal(ours.embedding, theirs.embedding) and ours.embedding.dtype == theirs.embedding.dtype
+    assert ours.tokenizer.to_str() == theirs.tokenizer.to_str()
+    for field in ("unk_token_id", "normalize", "max_length", "weights", "token_mapping", "tokens", "config"):
+        assert getattr(ours, field) == getattr(theirs, field), field
+    texts = ["The old spy sat in the café and watched the rain.", *ODD]
+    kwargs = {"max_length": None, "use_multiprocessing": False}
+    assert np.array_equal(ours.encode(texts, **kwargs), theirs.encode(texts, **kwargs))
+
+
 def test_a_model_that_cannot_be_found_is_one_clear_error(tmp_path: Path) -> None:
     from retold.errors import ModelNotAvailable
 

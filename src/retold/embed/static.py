@@ -83,7 +83,7 @@ class StaticEmbedder:
         if spec is None or spec == DEFAULT_MODEL or _is_transformer(spec):
             source = spec or DEFAULT_MODEL
             path = distilled(source)
-            found = cls(StaticModel.from_pretrained(path), f"model2vec distilled from {source}")
+            found = cls(_own_model(path), f"model2vec distilled from {source}")
             found.cache_folder = path  # retold's own folder: figures fixed by the model keep there
             return found
         return cls(StaticModel.from_pretrained(resolve_model(spec)), spec)
@@ -296,6 +296,38 @@ def _pool_words(flat, offsets, starts, lengths, ids, table, unk):  # type: ignor
         if count:
             out[d] /= count
     return out
+
+
+def _own_model(path: Path) -> object:
+    """The model2vec ``StaticModel`` retold distilled into ``path``, read as ``from_pretrained``
+    reads a local folder (its vectors, tokenizer and config) without its loader, whose module
+    imports huggingface_hub's model-card and download code: 0.25 s in each of a run's processes
+    (a HANNA-size scan is ~2 s). A folder of another layout goes through ``from_pretrained``."""
+    from model2vec import StaticModel
+
+    files = [path / n for n in ("model.safetensors", "tokenizer.json", "config.json")]
+    if not all(f.is_file() for f in files):
+        return StaticModel.from_pretrained(path)
+    import safetensors
+    from tokenizers import Tokenizer
+
+    with safetensors.safe_open(str(files[0]), framework="numpy") as tensors:
+        names = set(tensors.keys())
+        if names - {"embeddings", "weights", "mapping"} or "embeddings" not in names:
+            return StaticModel.from_pretrained(path)
+        vectors = tensors.get_tensor("embeddings")
+        weights = tensors.get_tensor("weights") if "weights" in names else None
+        mapping = tensors.get_tensor("mapping") if "mapping" in names else None
+    config = json.loads(files[2].read_text(encoding="utf-8"))
+    return StaticModel(
+        vectors=vectors,
+        tokenizer=Tokenizer.from_file(str(files[1])),
+        config=config,
+        normalize=config.get("normalize", False),
+        weights=weights,
+        token_mapping=mapping,
+        max_length=config.get("max_length", 512),
+    )
 
 
 def _spec(tokenizer: object) -> dict:
