@@ -393,3 +393,28 @@ def test_english_words_kept_in_the_cache_folder(monkeypatch, tmp_path: Path) -> 
         assert semantic._english_words() == expected
     finally:
         semantic._english_words.cache_clear()
+
+
+def test_shuffled_mean_is_alignments_of_shuffled_columns_bit_for_bit() -> None:
+    """The shuffles' scores come from a two-row table read through the permutation; each must be
+    :func:`_align`'s score of the permuted matrix exactly (the same draws from the same seed)."""
+    from numba import njit
+
+    @njit(cache=False)
+    def by_align(sim, margin, seed, shuffles, give_up):  # type: ignore[no-untyped-def]
+        np.random.seed(seed)
+        total = 0.0
+        for _ in range(shuffles):
+            perm = np.random.permutation(sim.shape[1])
+            score, _ = _align(np.ascontiguousarray(sim[:, perm]), margin)
+            total += score
+            if total / shuffles > give_up:
+                return total / shuffles
+        return total / shuffles
+
+    rng = np.random.default_rng(5)
+    for m, n in ((1, 1), (1, 7), (6, 1), (5, 9), (23, 31), (40, 40)):
+        sim = rng.uniform(-0.2, 1.0, (m, n))
+        sim[rng.random((m, n)) < 0.3] = 0.35  # gains of exactly zero at the margin
+        for seed, give_up in ((0, np.inf), (7, np.inf), (11, 0.05)):
+            assert _shuffled_mean(sim, 0.35, seed, 16, give_up) == by_align(sim, 0.35, seed, 16, give_up)

@@ -358,13 +358,37 @@ def _shuffled_mean(sim, margin, seed, shuffles, give_up=np.inf):  # type: ignore
     generator seeded with ``seed`` (per thread, so the same pair gets the same permutations on any
     number of threads). Scores are never negative, so once the running sum / ``shuffles`` passes
     ``give_up`` the mean will too: it stops there and returns that bound (the order gain of a pair
-    that fails fails whatever the rest would add)."""
+    that fails fails whatever the rest would add).
+
+    Each shuffle's score is :func:`_align`'s, bit for bit, without its pairs: the gains
+    max(0, sim - margin) are worked out once, the columns are read through the permutation (no
+    permuted copy), and the table is two rows, each row's maximum over (diagonal, above) taken
+    first and its running maximum along the row after (the same maxima of the same sums). Most of
+    the level's scoring is these shuffles: 16 of a passing pair's 17 alignments."""
     np.random.seed(seed)
+    m, n = sim.shape
+    gain = np.empty((m, n))
+    for i in range(m):
+        for j in range(n):
+            g = sim[i, j] - margin
+            gain[i, j] = g if g > 0 else 0.0
+    above = np.zeros(n + 1)
+    row = np.zeros(n + 1)
     total = 0.0
     for _ in range(shuffles):
-        perm = np.random.permutation(sim.shape[1])
-        score, _ = _align(np.ascontiguousarray(sim[:, perm]), margin)
-        total += score
+        perm = np.random.permutation(n)
+        above[:] = 0.0
+        for i in range(m):
+            g = gain[i]
+            run = 0.0
+            for j in range(1, n + 1):
+                diag = above[j - 1] + g[perm[j - 1]]
+                up = above[j]
+                best = diag if diag > up else up
+                run = best if best > run else run
+                row[j] = run
+            above, row = row, above
+        total += above[n] / m
         if total / shuffles > give_up:
             return total / shuffles
     return total / shuffles
