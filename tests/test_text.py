@@ -80,3 +80,20 @@ def test_sentence_ends_matched_not_looked_behind_split_the_same() -> None:
     for text in _texts():
         assert _pieces(text) == _LOOKBEHIND_END.split(text), text[:80]
         assert all(_counted_words(p) == len(WORD.findall(p)) for p in _pieces(text)), text[:80]
+
+
+def test_sentence_end_matches_as_its_plain_form_on_random_text() -> None:
+    """``_SENTENCE_END`` starts with the character a match starts with (the engine skips ahead
+    to it); its matches must be the plain alternation's on random text over the characters it
+    turns on."""
+    import random
+
+    from retold.text import _SENTENCE_END
+
+    plain = re.compile(r"[.!?…][\"'»”’)\]]?(\s+)|\n\s*\n")
+    alphabet = [*list(".!?…\"'»”’)]x y\t\n\xa0\u2028a"), "\n\n", ". "]
+    rng = random.Random(4)
+    for _ in range(4000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 30)))
+        ours = [(m.span(), m.lastindex, m.span(1)) for m in _SENTENCE_END.finditer(text)]
+        assert ours == [(m.span(), m.lastindex, m.span(1)) for m in plain.finditer(text)], text

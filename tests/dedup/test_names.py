@@ -66,3 +66,45 @@ def test_seed_names() -> None:
     texts = [p.read_text(encoding="utf-8") for p in sorted((SHARED / "seeds").glob("*.txt"))]
     assert {"Marco", "Kowalska", "Sophie", "Paris"} <= find_names(texts[0])
     assert {"Arseniy", "Rousseau", "Sophia", "Paris"} <= find_names(texts[1])
+
+
+def _fuzz_texts(count: int = 4000, seed: int = 3) -> list[str]:
+    """Random strings over the characters the name patterns turn on (capitals of several
+    scripts, inner marks, possessives, sentence ends, spaces and digits)."""
+    import random
+
+    alphabet = [*list("AaBbZzÉéİıΣσЖж ЯZ'’-_.,;:!?…)(][\"»”“ \t\n\xa0\u2028x9²s"), "'s", "’s", "\n\n"]
+    rng = random.Random(seed)
+    return ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 40))) for _ in range(count)]
+
+
+def test_name_patterns_match_as_their_plain_lookbehind_forms() -> None:
+    """The patterns start with the character a match starts with (the regex engine then skips
+    ahead to it); their matches must be the plain forms', where each lookbehind comes first."""
+    from retold.dedup import names as n
+
+    capitalised, upper = n._CAPITALISED, n._UPPER
+    plain = {
+        n._INSIDE: re.compile(rf"(?<=[\w,;)\]])[ \t]+({capitalised})"),
+        n._BOUNDARY: re.compile(r"[.!?…][\"'»”’)\]]*\s+|\n\s*\n"),
+        n._CAPITAL_RUN: re.compile(rf"(?<![^\W\d_])(?<![^\W\d_]['’-]){capitalised}"),
+        n._CAPITAL_WORD: re.compile(rf"(?<![\w'’-]){capitalised}(?:['’]s)?(?![\w'’-])"),
+    }
+    assert upper and "İ" in upper and "Σ" in upper
+    texts = [
+        *_fuzz_texts(),
+        "Marco met Sophie's sister in Paris.",
+        "said Anna Bob, then O’Brien-Smith and Jean-Luc left. Then Marco smiled.",
+        "A",
+        " B",
+        "x B",
+        "x'B",
+        "x-B c",
+        "Éa Éb",
+        "d’Artagnan’s",
+        "5 Ab",
+    ]
+    for ours, theirs in plain.items():
+        for text in texts:
+            found = [(m.span(), m.groups()) for m in ours.finditer(text)]
+            assert found == [(m.span(), m.groups()) for m in theirs.finditer(text)], (ours.pattern[:30], text)

@@ -35,10 +35,14 @@ _WORD = r"[^\W\d_]+(?:['’-][^\W\d_]+)*"
 # every capital letter of the Basic Multilingual Plane, as one character class
 _UPPER = "".join(re.escape(chr(c)) for c in range(0x10000) if chr(c).isupper() and chr(c).isalpha())
 _CAPITALISED = rf"(?=[{_UPPER}]){_WORD}"
+# The patterns below start with the character every match starts with, the lookbehinds after it
+# (widened by that character): Python's regex engine then skips ahead to those characters instead
+# of trying the lookbehind at every position, 2-3x faster with the same matches
+# (tests/dedup/test_names.py checks them against the plain forms).
 # a capitalised word inside a sentence: after a word character, a digit or , ; ) ] on the same line
-_INSIDE = re.compile(rf"(?<=[\w,;)\]])[ \t]+({_CAPITALISED})")
+_INSIDE = re.compile(rf"[ \t](?<=[\w,;)\]][ \t])[ \t]*({_CAPITALISED})")
 # where a sentence starts: after . ! ? … and closing quotes, or a blank line (and the text start)
-_BOUNDARY = re.compile(r"[.!?…][\"'»”’)\]]*\s+|\n\s*\n")
+_BOUNDARY = re.compile(r"[.!?…\n](?:(?<=[.!?…])[\"'»”’)\]]*\s+|(?<=\n)\s*\n)")
 # the first two words of a sentence, the first capitalised
 _START_PAIR = re.compile(rf"\W*({_CAPITALISED})\s+({_WORD})")
 
@@ -103,8 +107,12 @@ def _occurs(text: str, word: str, times: int = 1) -> bool:
 
 
 # a capitalised word as WORD finds it: at a word start, not after a letter, digit or inner mark
-_CAPITAL_RUN = re.compile(rf"(?<![^\W\d_])(?<![^\W\d_]['’-]){_CAPITALISED}")
-_CAPITAL_WORD = re.compile(rf"(?<![\w'’-]){_CAPITALISED}(?:['’]s)?(?![\w'’-])")
+_CAPITAL_RUN = re.compile(
+    rf"[{_UPPER}](?<![^\W\d_][{_UPPER}])(?<![^\W\d_]['’-][{_UPPER}])[^\W\d_]*(?:['’-][^\W\d_]+)*"
+)
+_CAPITAL_WORD = re.compile(
+    rf"[{_UPPER}](?<![\w'’-][{_UPPER}])[^\W\d_]*(?:['’-][^\W\d_]+)*(?:['’]s)?(?![\w'’-])"
+)
 
 
 def mask_names(text: str, names: Iterable[str], placeholder: str = PLACEHOLDER) -> str:
