@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -418,3 +419,51 @@ def test_shuffled_mean_is_alignments_of_shuffled_columns_bit_for_bit() -> None:
         sim[rng.random((m, n)) < 0.3] = 0.35  # gains of exactly zero at the margin
         for seed, give_up in ((0, np.inf), (7, np.inf), (11, 0.05)):
             assert _shuffled_mean(sim, 0.35, seed, 16, give_up) == by_align(sim, 0.35, seed, 16, give_up)
+
+
+def _english_share_by_regex(text: str) -> float:
+    """:func:`english_share` as it was first written: one regex pass over the whole text."""
+    from retold.dedup.names import PLACEHOLDER
+    from retold.dedup.semantic import _english_words
+    from retold.text import WORD
+
+    lowered = text.lower()
+    found = WORD.findall(lowered) if len(lowered) == len(text) else [w.lower() for w in WORD.findall(text)]
+    masks = found.count(PLACEHOLDER)
+    hits = sum(map(_english_words().__contains__, found)) - (masks if PLACEHOLDER in _english_words() else 0)
+    return hits / (len(found) - masks) if len(found) > masks else 0.0
+
+
+def test_english_share_from_remembered_pieces_is_the_whole_texts() -> None:
+    """The share summed from each whitespace-separated piece's remembered tally is the one regex
+    pass over the whole text gives: on ../shared's texts (their 2,000-character prefixes, as the
+    level reads them) where present, and on random text over letters that change when lowered."""
+    import gzip
+    import random
+
+    from retold.dedup import semantic
+    from retold.dedup.semantic import SHARE_PREFIX, english_share
+
+    texts = [
+        "The cat sat on the mat.",
+        "İSTANBUL IS BIG, ΟΔΟΣ ΟΔΟΣ road; straße ﬁne",
+        "someone met Someone at the café — l'été d'İstanbul",
+        "",
+        "12 34 !!",
+        "x" * 40 + " the " + "the-" * 30,
+    ]
+    rng = random.Random(2)
+    alphabet = [*"aeIİiıΣσςΟΔ ", "the ", "someone ", "and ", "\n", "-", "'", "’", "9", "ß", "ﬁ"]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(40))) for _ in range(3000)]
+    for name, field in (
+        ("hanna_stories/stories.jsonl", "text"),
+        ("slopscore_stories/stories.jsonl.gz", "text"),
+        ("tinystories_ru/stories.jsonl.gz", "story"),
+    ):
+        path = SHARED / "data" / name
+        if path.exists():
+            with (gzip.open if path.suffix == ".gz" else open)(path, "rt", encoding="utf-8") as fh:
+                texts += [json.loads(line)[field][:SHARE_PREFIX] for line in itertools.islice(fh, 300)]
+    semantic._TALLIED.clear()
+    for text in texts + texts:  # the second time from remembered pieces
+        assert english_share(text) == _english_share_by_regex(text), text

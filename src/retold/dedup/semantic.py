@@ -253,29 +253,58 @@ def english_share(text: str) -> float:
     >>> english_share("The cat sat on the mat."), english_share("Кошка сидела на ковре.")
     (0.8333333333333334, 0.0)
     """
-    lowered = text.lower()  # the same words, lower-cased, unless a letter grows ("İ" → "i̇")
-    found = WORD.findall(lowered) if len(lowered) == len(text) else [w.lower() for w in WORD.findall(text)]
-    # C-level passes (a word at a time in Python was 60% of the level's sentence cutting)
-    masks = found.count(PLACEHOLDER)
-    common = _english_words()
-    hits = sum(map(common.__contains__, found)) - (masks if PLACEHOLDER in common else 0)
-    return hits / (len(found) - masks) if len(found) > masks else 0.0
+    found, hits, masks = _piece_tallies(text.split())
+    if PLACEHOLDER in _english_words():
+        hits -= masks
+    return hits / (found - masks) if found > masks else 0.0
+
+
+#: Whitespace-separated pieces' :func:`english_tally` rows, packed into one int (words, common
+#: words << 32, placeholders << 64), remembered for pieces of up to ``_TALLIED_LONGEST``
+#: characters, ``_TALLIED_MAX`` at once: a text's tallies are then one lookup a piece at C speed
+#: (a regex pass over a 2,000-character prefix cost 86 µs, this ~30 µs).
+_TALLIED: dict[str, int] = {}
+_TALLIED_MAX = 200_000
+_TALLIED_LONGEST = 32
+
+
+def _piece_tallies(pieces: list[str]) -> tuple[int, int, int]:
+    """The sum of :func:`english_tally`'s rows over ``pieces`` (a word never spans whitespace)."""
+    try:
+        packed = sum(map(_TALLIED.__getitem__, pieces))
+    except KeyError:
+        packed = 0
+        for piece in pieces:
+            found = _TALLIED.get(piece)
+            if found is None:
+                words, common, masks = _piece_tally(piece)
+                found = words | common << 32 | masks << 64
+                if len(piece) <= _TALLIED_LONGEST:
+                    if len(_TALLIED) >= _TALLIED_MAX:
+                        _TALLIED.clear()
+                    _TALLIED[piece] = found
+            packed += found
+    low = (1 << 32) - 1
+    return packed & low, packed >> 32 & low, packed >> 64
 
 
 def english_tally(words: list[str]) -> np.ndarray:
     """For each whitespace-separated word: (its words, those among English's commonest, its
     placeholders), as :func:`english_share` counts them (a word never spans whitespace, so a
     text's counts are the sums of its pieces')."""
-    common = _english_words()
     out = np.zeros((len(words), 3), dtype=np.int64)
     for k, piece in enumerate(words):
-        lowered = piece.lower()
-        found = (
-            WORD.findall(lowered) if len(lowered) == len(piece) else [w.lower() for w in WORD.findall(piece)]
-        )
-        if found:
-            out[k] = (len(found), sum(map(common.__contains__, found)), found.count(PLACEHOLDER))
+        out[k] = _piece_tally(piece)
     return out
+
+
+def _piece_tally(piece: str) -> tuple[int, int, int]:
+    """:func:`english_tally`'s row of one piece."""
+    lowered = piece.lower()  # the same words, lower-cased, unless a letter grows ("İ" → "i̇")
+    found = WORD.findall(lowered) if len(lowered) == len(piece) else [w.lower() for w in WORD.findall(piece)]
+    if not found:
+        return 0, 0, 0
+    return len(found), sum(map(_english_words().__contains__, found)), found.count(PLACEHOLDER)
 
 
 def english_shares(counts: np.ndarray) -> np.ndarray:
