@@ -108,3 +108,13 @@ def test_name_patterns_match_as_their_plain_lookbehind_forms() -> None:
         for text in texts:
             found = [(m.span(), m.groups()) for m in ours.finditer(text)]
             assert found == [(m.span(), m.groups()) for m in theirs.finditer(text)], (ours.pattern[:30], text)
+
+
+def test_possessive_cut_as_the_regex_cuts_it() -> None:
+    from retold.dedup.names import _unpossessed
+
+    words = ["Anna's", "Anna’s", "Anna", "s", "'s", "’s", "Bob's's", "James'", "Ann’S", "x's\n", ""]
+    words += [w for text in _fuzz_texts(500) for w in text.split()]
+    for word in words:
+        if "\n" not in word:  # (words as the name patterns find them hold none)
+            assert _unpossessed(word) == re.sub(r"['’]s$", "", word), word

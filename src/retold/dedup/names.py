@@ -28,7 +28,13 @@ from itertools import groupby
 
 PLACEHOLDER = "someone"
 _NOT_NAMES = frozenset({"I", "I'm", "I'd", "I'll", "I've", "O", "OK"})
-_POSSESSIVE = re.compile(r"['’]s$")
+_POSSESSIVES = ("'s", "’s")
+
+
+def _unpossessed(word: str) -> str:
+    """The word without a possessive 's (what ``re.sub(r"['’]s$", "", word)`` gives for a word,
+    which holds no newline; a string test, where the regex call was a third of find_names)."""
+    return word[:-2] if word.endswith(_POSSESSIVES) else word
 
 
 _WORD = r"[^\W\d_]+(?:['’-][^\W\d_]+)*"
@@ -71,8 +77,8 @@ def find_names(text: str) -> set[str]:
     Regex passes only over capitalised words (a per-sentence walk over every word cost 330 µs a
     story, this ~40 µs).
     """
-    inside = {_POSSESSIVE.sub("", w) for w in _INSIDE.findall(text)}
-    starts = [(_POSSESSIVE.sub("", a), _POSSESSIVE.sub("", b)) for a, b in _sentence_starts(text)]
+    inside = set(map(_unpossessed, _INSIDE.findall(text)))
+    starts = [(_unpossessed(a), _unpossessed(b)) for a, b in _sentence_starts(text)]
     candidates = {w for w in inside if w not in _NOT_NAMES and not (len(w) > 1 and w.isupper())}
     candidates |= {a for a, b in starts if b in candidates and a not in _NOT_NAMES}
     if not candidates:
@@ -129,7 +135,7 @@ def mask_names(text: str, names: Iterable[str], placeholder: str = PLACEHOLDER) 
 
     def swap(match: re.Match[str]) -> str:
         word = match.group()
-        return marker if _POSSESSIVE.sub("", word) in names else word
+        return marker if _unpossessed(word) in names else word
 
     marked = _CAPITAL_WORD.sub(swap, text)
     if marker not in marked:
@@ -187,7 +193,7 @@ def _canonical_in(sentence: str, canon: dict[str, str]) -> frozenset[str]:
 def _capitalised(text: str) -> list[str]:
     """The capitalised words of ``text``, possessives cut (a name is one: looking only at these
     is ~4x faster than at every word)."""
-    return [_POSSESSIVE.sub("", w) for w in _CAPITAL_RUN.findall(text)]
+    return [_unpossessed(w) for w in _CAPITAL_RUN.findall(text)]
 
 
 def vote_mapping(

@@ -273,17 +273,7 @@ def _piece_tallies(pieces: list[str]) -> tuple[int, int, int]:
     try:
         packed = sum(map(_TALLIED.__getitem__, pieces))
     except KeyError:
-        packed = 0
-        for piece in pieces:
-            found = _TALLIED.get(piece)
-            if found is None:
-                words, common, masks = _piece_tally(piece)
-                found = words | common << 32 | masks << 64
-                if len(piece) <= _TALLIED_LONGEST:
-                    if len(_TALLIED) >= _TALLIED_MAX:
-                        _TALLIED.clear()
-                    _TALLIED[piece] = found
-            packed += found
+        packed = sum(map(_packed_tally, pieces))
     low = (1 << 32) - 1
     return packed & low, packed >> 32 & low, packed >> 64
 
@@ -296,6 +286,19 @@ def english_tally(words: list[str]) -> np.ndarray:
     for k, piece in enumerate(words):
         out[k] = _piece_tally(piece)
     return out
+
+
+def _packed_tally(piece: str) -> int:
+    """:func:`_piece_tally` packed into one int, remembered (``_TALLIED``)."""
+    found = _TALLIED.get(piece)
+    if found is None:
+        words, common, masks = _piece_tally(piece)
+        found = words | common << 32 | masks << 64
+        if len(piece) <= _TALLIED_LONGEST:
+            if len(_TALLIED) >= _TALLIED_MAX:
+                _TALLIED.clear()
+            _TALLIED[piece] = found
+    return found
 
 
 def _piece_tally(piece: str) -> tuple[int, int, int]:
