@@ -51,6 +51,7 @@ def test_cells_give_exact_values_the_same_on_any_threads(monkeypatch: pytest.Mon
     monkeypatch.setattr(neighbours, "EXACT_LIMIT", 1000)
     monkeypatch.setattr(neighbours, "_HEAP_BYTES", 12 * 5 * 1500)  # several blocks of queries
     monkeypatch.setattr(neighbours, "_PRODUCT_BYTES", 4 * 64 * 200)  # cells' queries in chunks
+    monkeypatch.setattr(neighbours, "_SEARCH_PART", 700)  # a block's queries in parts, on threads
     top, cos = neighbours.nearest(x, 5)
     found = top >= 0
     exact = np.einsum("ij,ij->i", np.repeat(x, 5, axis=0), x[np.where(found, top, 0)].reshape(-1, 32))
@@ -59,10 +60,13 @@ def test_cells_give_exact_values_the_same_on_any_threads(monkeypatch: pytest.Mon
     threads = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
-        one_top, one_cos = neighbours.nearest(x, 5)
+        for cores in (1, 3):  # each block's queries split between this many threads
+            monkeypatch.setattr(neighbours.os, "cpu_count", lambda cores=cores: cores)
+            one_top, one_cos = neighbours.nearest(x, 5)
+            assert (one_top == top).all() and (one_cos == cos).all()
     finally:
         numba.set_num_threads(threads)
-    assert (one_top == top).all() and (one_cos == cos).all()
+    monkeypatch.undo()
     # rows read from a half-precision or memory-mapped matrix, a few at a time, find the same
     half, _ = neighbours.nearest(x.astype(np.float16), 5)
     assert np.mean(half == top) > 0.95

@@ -41,6 +41,11 @@ _HEAP_BYTES = 64 << 20
 #: One product of a cell's queries and rows takes at most this many bytes.
 _PRODUCT_BYTES = 16 << 20
 _SEED = 1234
+#: Queries a thread takes at once in :meth:`_Cells.search` (a thread a core). Fixed, not a share
+#: of the cores: the products' shapes, and so their values to the last bit, do not depend on the
+#: machine's number of cores (8,192: 0.76 s, 16,384: 0.65 s, 4,096: 0.98 s for the boilerplate
+#: check's search of 71,167 edge sentences).
+_SEARCH_PART = 16384
 #: Queries a thread takes at once in :meth:`_Cells.best_outside` (a thread a core).
 _OUTSIDE_BLOCK = 65536
 
@@ -99,12 +104,12 @@ class Rows:
 class Neighbours:
     """An index over ``base``'s rows (unit vectors; an array or :class:`Rows`) to search many
     times: exact up to ``exact_limit`` rows (``EXACT_LIMIT`` unless given), else cells built once
-    (:class:`_Cells`)."""
+    (:class:`_Cells`), ``cells`` √n of them."""
 
-    def __init__(self, base: np.ndarray | Rows, exact_limit: int | None = None) -> None:
+    def __init__(self, base: np.ndarray | Rows, exact_limit: int | None = None, cells: float = CELLS) -> None:
         if len(base) > (EXACT_LIMIT if exact_limit is None else exact_limit):
             self.base = base
-            self._index: _Cells | None = _Cells(base)
+            self._index: _Cells | None = _Cells(base, cells)
         else:
             self.base = base[np.arange(len(base))] if isinstance(base, Rows) else base
             self.base = np.ascontiguousarray(self.base, dtype=np.float32)
@@ -216,13 +221,13 @@ class _Cells:
     its 8-bit scan took 11.9 s and its float scan 14.5 s; the products take ~4 s, exact within the
     cells, and the rows need no second copy (the 8-bit codes were a quarter of the rows' size)."""
 
-    def __init__(self, base: np.ndarray | Rows) -> None:
+    def __init__(self, base: np.ndarray | Rows, per_root: float = CELLS) -> None:
         import faiss
 
         self.base = base
         dim = base.shape[1]
         n = len(base)
-        cells = int(min(CELLS * np.sqrt(n), n // 40))  # faiss wants >= 39 training rows a cell
+        cells = int(min(per_root * np.sqrt(n), n // 40))  # faiss wants >= 39 training rows a cell
         sample = base[np.arange(0, n, max(1, n // (cells * 40)))]  # evenly spaced: ~40 a cell
         quantiser = faiss.IndexFlatIP(dim)
         index = faiss.IndexIVFFlat(quantiser, dim, cells, faiss.METRIC_INNER_PRODUCT)
@@ -247,11 +252,24 @@ class _Cells:
         cols = np.full((len(queries), k), -1, dtype=np.int64)
         vals = np.full((len(queries), k), -np.inf, dtype=np.float32)
         step = max(1024, _HEAP_BYTES // (12 * k))  # a block's best-k lists: values and columns
-        # BLAS on one thread: its idle threads spin while the merge's own two run, and the two
-        # fought for 2 cores (13 s where one BLAS thread takes 3.2 s)
-        with one_blas_thread():
-            for lo in range(0, len(queries), step):
-                self._block(queries, lo, step, self_at, cols, vals)
+        # each block's queries cut into parts of _SEARCH_PART, taken by threads, a thread a core,
+        # each scanning its part cell by cell (the products, the merge and faiss's probes let go
+        # of the GIL). One thread, with BLAS and the merge on one core each, left the other core
+        # idle during the products (bench_retold's pieces, 71,167 edge sentences: 1.04 s; in
+        # parts on two threads 0.65 s)
+        import faiss
+
+        workers = os.cpu_count() or 1
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)  # the probes' threads: one per part, the parts side by side
+        try:
+            with one_blas_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
+                for lo in range(0, len(queries), step):
+                    hi = min(lo + step, len(queries))
+                    spans = [(at, min(_SEARCH_PART, hi - at)) for at in range(lo, hi, _SEARCH_PART)]
+                    list(pool.map(lambda span: self._block(queries, *span, self_at, cols, vals), spans))
+        finally:
+            faiss.omp_set_num_threads(threads)
         return cols, vals
 
     def best_outside(
@@ -345,15 +363,15 @@ class _Cells:
             _merge(out, mine, rows, v_out, c_out, lo + self_at if self_at >= 0 else -1)
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True)
 def _merge(products, queries, rows, vals, cols, self_at):  # type: ignore[no-untyped-def]
     """Merge ``products[a, r]`` (query ``queries[a]`` of the block against row ``rows[r]``) into
-    each query's best-first list (``vals``, ``cols``). A query appears once in a call, so the
-    queries are merged in parallel; ties keep the row merged first (cells in order, rows in order:
-    the same on any number of threads). ``self_at`` >= 0: the block's queries are the base's rows
-    from ``self_at`` on, and each skips itself."""
+    each query's best-first list (``vals``, ``cols``); ties keep the row merged first (cells in
+    order, rows in order). Calls on two threads with different queries touch different lists.
+    ``self_at`` >= 0: the block's queries are the base's rows from ``self_at`` on, and each skips
+    itself."""
     k = vals.shape[1]
-    for a in prange(products.shape[0]):
+    for a in range(products.shape[0]):
         q = queries[a]
         worst = vals[q, k - 1]
         for r in range(products.shape[1]):
