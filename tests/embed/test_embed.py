@@ -194,3 +194,17 @@ def test_new_words_joined_give_each_words_own_tokens(monkeypatch) -> None:  # ty
         monkeypatch.setattr(static, "_WORD_CHUNK", chunk)
         got, at = model._words_token_ids(words)
         assert [got[at[k] : at[k + 1]].tolist() for k in range(len(words))] == alone
+
+
+@needs_model
+def test_texts_split_as_one_between_marks_no_text_holds() -> None:
+    """A batch is split as one text, joined by a mark that none of its texts holds: texts that
+    hold the first marks (or all: then each text is split apart), empty texts and single texts
+    give each text's own vector, the one it gets alone."""
+    model = load()
+    texts = ["The spy sat.", "", "   ", "a \x02 b", "x\ufdd8y the end", "one", "two words"]
+    alone = np.concatenate([model.encode([t]) for t in texts])
+    for batch in (texts, texts[3:], [texts[5]], [*texts, "".join(static._MARKS)]):
+        want = alone[[texts.index(t) for t in batch if t in texts]]
+        got = model.encode(batch)[: len(want)]
+        assert np.array_equal(got, want), batch

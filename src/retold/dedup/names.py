@@ -25,6 +25,7 @@ from collections import Counter
 from collections.abc import Iterable
 from difflib import SequenceMatcher
 from itertools import groupby
+from operator import itemgetter
 
 PLACEHOLDER = "someone"
 _NOT_NAMES = frozenset({"I", "I'm", "I'd", "I'll", "I've", "O", "OK"})
@@ -216,14 +217,12 @@ def vote_mapping(
     shared: list[str] = []
     # strongest first; equal votes to names both mention often, then to names that look alike
     # (SequenceMatcher only among equals: it cost more than the rest of the mapping)
-    first = sorted(
-        votes.items(), key=lambda kv: (-round(kv[1], 6), -min(often_a[kv[0][0]], often_b[kv[0][1]]))
-    )
+    # (each pair's rounded vote and mentions worked out once, not in both keys)
+    first = [(round(v, 6), min(often_a[a], often_b[b]), (a, b)) for (a, b), v in votes.items()]
+    first.sort(key=lambda kv: (-kv[0], -kv[1]))
     ranked: list[tuple[str, str]] = []
-    for _, tied in groupby(
-        first, key=lambda kv: (round(kv[1], 6), min(often_a[kv[0][0]], often_b[kv[0][1]]))
-    ):
-        names = [kv[0] for kv in tied]
+    for _, tied in groupby(first, key=itemgetter(0, 1)):
+        names = [kv[2] for kv in tied]
         if len(names) > 1:
             names.sort(key=lambda ab: (-SequenceMatcher(None, *ab).ratio(), ab))
         ranked += names
