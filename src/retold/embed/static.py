@@ -327,8 +327,9 @@ def _pool_words(flat, offsets, starts, lengths, ids, table, unk):  # type: ignor
 def _own_model(path: Path) -> object:
     """The model2vec ``StaticModel`` retold distilled into ``path``, read as ``from_pretrained``
     reads a local folder (its vectors, tokenizer and config) without its loader, whose module
-    imports huggingface_hub's model-card and download code: 0.25 s in each of a run's processes
-    (a HANNA-size scan is ~2 s). A folder of another layout goes through ``from_pretrained``."""
+    imports huggingface_hub's model-card and download code (the load 0.29 -> 0.13 s in each of a
+    run's processes; a HANNA-size scan is ~2 s). A folder of another layout goes through
+    ``from_pretrained``."""
     from model2vec import StaticModel
 
     files = [path / n for n in ("model.safetensors", "tokenizer.json", "config.json")]
