@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 
 # a sentence ends at . ! ? … (and one closing quote or bracket) followed by space (group 1: the space
 # it splits at), or at a blank line. The mark is matched, not looked behind for: lookbehinds tried
@@ -16,12 +17,29 @@ _SENTENCE_END = re.compile(r"[.!?…\n](?:(?<=[.!?…])[\"'»”’)\]]?(\s+)|(?
 #: A word: letters, with inner apostrophes or hyphens (digits and punctuation are not words).
 WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 MIN_SENTENCE_WORDS = 3
-#: Whitespace-separated pieces remembered with their word counts (:func:`_counted_words`): pieces
-#: of up to ``_COUNTED_LONGEST`` characters (a script written without spaces makes whole sentences
-#: single pieces, which recur rarely), ``_COUNTED_MAX`` of them at once.
-_COUNTED: dict[str, int] = {}
-_COUNTED_MAX = 200_000
-_COUNTED_LONGEST = 32
+
+
+class PieceValues(dict):  # type: ignore[type-arg]
+    """A value of each whitespace-separated piece of text (``value(piece)``: its word count, its
+    English tally), remembered, so that a text's total is one lookup a piece at C speed
+    (:meth:`total`): a word never spans whitespace, so a text's value is the sum of its pieces'.
+    Pieces of up to ``longest`` characters are remembered (a script written without spaces makes
+    whole sentences single pieces, which recur rarely), ``most`` of them at once."""
+
+    def __init__(self, value: Callable[[str], int], longest: int = 32, most: int = 200_000) -> None:
+        super().__init__()
+        self.value, self.longest, self.most = value, longest, most
+
+    def __missing__(self, piece: str) -> int:
+        found = self.value(piece)
+        if len(piece) <= self.longest:
+            if len(self) >= self.most:
+                self.clear()
+            self[piece] = found
+        return found
+
+    def total(self, pieces: Iterable[str]) -> int:
+        return sum(map(self.__getitem__, pieces))
 
 
 def _pieces(text: str) -> list[str]:
@@ -38,22 +56,15 @@ def _pieces(text: str) -> list[str]:
 
 def _counted_words(text: str) -> int:
     """:func:`word_count`, from the counts of its whitespace-separated pieces, each counted once
-    while remembered (a word never spans whitespace): half the cost of a regex pass per sentence."""
-    pieces = text.split()
-    try:
-        return sum(map(_COUNTED.__getitem__, pieces))  # at C speed when every piece is known
-    except KeyError:
-        total = 0
-        for piece in pieces:
-            found = _COUNTED.get(piece)
-            if found is None:
-                found = len(WORD.findall(piece))
-                if len(piece) <= _COUNTED_LONGEST:
-                    if len(_COUNTED) >= _COUNTED_MAX:
-                        _COUNTED.clear()
-                    _COUNTED[piece] = found
-            total += found
-        return total
+    while remembered: half the cost of a regex pass per sentence."""
+    return _COUNTED.total(text.split())
+
+
+def _word_count_of_piece(piece: str) -> int:
+    return len(WORD.findall(piece))
+
+
+_COUNTED = PieceValues(_word_count_of_piece)
 
 
 def sentences(text: str) -> list[str]:
