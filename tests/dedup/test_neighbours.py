@@ -97,3 +97,8 @@ def test_best_outside_is_the_first_row_of_another_group_in_the_best_first_list(
     assert np.allclose(cells, first, rtol=0, atol=1e-6)  # (products of other shapes: the last bit)
     assert (index.best_outside(x[asked], group[asked], group) == cells).all()  # the same again
     assert index.best_outside(x[:0], group[:0], group).shape == (0,)
+    # the nearest cell, then the rest: together the search of every cell
+    near = index.best_outside(x[asked], group[asked], group, slice(0, 1))
+    rest = index.best_outside(x[asked], group[asked], group, slice(1, None))
+    assert np.allclose(np.maximum(near, rest), cells, rtol=0, atol=1e-6)  # (the last bit: as above)
+    assert (near < cells - 1e-3).any()  # the nearest cell alone misses some

@@ -273,6 +273,57 @@ def test_rewrites_of_one_text_are_not_each_others_rivals() -> None:
     assert all(m.distinct > 0.3 for m, _ in found.values())
 
 
+def test_stock_sentence_check_in_cells_searches_the_rest_only_for_pairs_that_may_lead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """In cells, the sentences are searched in their nearest cell, then in the rest only where an
+    aligned pair may still lead by MIN_DISTINCT: the same pairs kept, with the same distinct values,
+    as searching every cell of every sentence at once (to the products' last bits)."""
+    from retold.dedup import neighbours, semantic
+    from retold.dedup.semantic import RetoldIndex, RetoldMatch, Telling
+
+    monkeypatch.setattr(neighbours, "EXACT_LIMIT", 1000)  # 2,400 sentences: in cells
+    rng = np.random.default_rng(11)
+    stock = _unit(rng.normal(size=(20, 32)))  # lines that many stories tell
+    tell, words = {}, np.full(8, 12.0)
+    for d in range(300):
+        family = _unit(np.random.default_rng(1000 + d // 3).normal(size=(8, 32)))  # 3 rewrites each
+        own = _unit(family + 0.15 * rng.normal(size=family.shape))
+        own[rng.random(8) < 0.5] = stock[rng.integers(0, 20)]  # half of its lines stock
+        tell[d] = Telling(list("abcdefgh"), set(), _unit(own + 0.05 * rng.normal(size=own.shape)), words)
+    docs = np.arange(300)
+    left = [d for d in range(0, 300, 3)] * 2
+    right = [d + 1 for d in range(0, 300, 3)] + [d + 2 for d in range(0, 300, 3)]
+
+    def results() -> dict:
+        out = {}
+        for a, b in zip(left, right, strict=True):
+            raw = (tell[a].vectors * tell[b].vectors).sum(axis=1)
+            out[a, b] = (RetoldMatch(0.05, 0.3, [(k, k, float(raw[k])) for k in range(8)]), False)
+        return out
+
+    asked: list[int] = []
+    spied = semantic._rivals
+
+    def spy(index, vectors, rows, owner, label, probes=slice(None)):  # type: ignore[no-untyped-def]
+        asked.append(len(rows))
+        return spied(index, vectors, rows, owner, label, probes)
+
+    monkeypatch.setattr(semantic, "_rivals", spy)
+    found = results()
+    kept = RetoldIndex._distinct(list(left), list(right), found, docs, tell)
+    assert 0 < len(kept[0]) < len(left)  # some pairs lead, some do not
+    assert 0 < asked[1] < asked[0] / 2  # the rest of the cells for fewer than half the sentences
+    monkeypatch.setattr(semantic, "RIVAL_FIRST", neighbours.PROBES)  # every cell at once
+    every = results()
+    assert RetoldIndex._distinct(list(left), list(right), every, docs, tell) == kept
+    pairs = list(zip(*kept, strict=True))  # the kept pairs' values as reported; another's is a bound
+    # (the same products in matrices of other shapes: equal to the last bits)
+    assert [found[p][0].distinct for p in pairs] == pytest.approx(
+        [every[p][0].distinct for p in pairs], abs=1e-6
+    )
+
+
 RUSSIAN = (
     "Маша жила в маленьком доме у самого моря. Каждое утро Маша ходила на берег со своей собакой Жучкой. "
     "Однажды Жучка нашла в песке старую бутылку с запиской внутри. В записке было написано, что на острове "

@@ -136,12 +136,24 @@ class Neighbours:
             return _exact(self.base, found, k, 0 if skip else -1)  # type: ignore[arg-type]
         return self._index.search(found, k, 0 if skip else -1)
 
+    @property
+    def in_cells(self) -> bool:
+        """Whether the index searches cells (else every row)."""
+        return self._index is not None
+
     def best_outside(
-        self, queries: np.ndarray | Rows, query_group: np.ndarray, row_group: np.ndarray
+        self,
+        queries: np.ndarray | Rows,
+        query_group: np.ndarray,
+        row_group: np.ndarray,
+        probes: slice = slice(None),
     ) -> np.ndarray:
         """For each query row the largest inner product with a row of another group (float32;
         -inf where none is searched): ``query_group[q]`` is query ``q``'s group, ``row_group[r]``
         row ``r``'s. Exact below ``exact_limit`` rows, else among the query's ``PROBES`` cells.
+        ``probes``: which of the query's cells, nearest first (``slice(0, 1)``: the nearest; an
+        exact index ignores it). The maximum of two searches of complementary ``probes`` is the
+        maximum of one search of all.
 
         The same value as the first row of another group in the query's best-first list, without
         the list: no list of k to keep and merge, and no second, longer search for a query whose
@@ -152,7 +164,7 @@ class Neighbours:
         if not len(queries) or not len(self.base):
             return best
         if self._index is not None:
-            self._index.best_outside(queries, query_group, row_group, best)
+            self._index.best_outside(queries, query_group, row_group, best, probes)
             return best
         step = max(64, min(_BLOCK, _BLOCK_BYTES // (4 * len(self.base))))
         everyone = np.arange(len(self.base), dtype=np.int64)
@@ -273,11 +285,16 @@ class _Cells:
         return cols, vals
 
     def best_outside(
-        self, queries: np.ndarray | Rows, query_group: np.ndarray, row_group: np.ndarray, best: np.ndarray
+        self,
+        queries: np.ndarray | Rows,
+        query_group: np.ndarray,
+        row_group: np.ndarray,
+        best: np.ndarray,
+        probes: slice = slice(None),
     ) -> None:
-        """:meth:`Neighbours.best_outside` within each query's cells, into ``best``: blocks of
-        queries on a thread a core (the products and faiss's probes let go of the GIL), each query's
-        maximum the same whichever thread or order finds it."""
+        """:meth:`Neighbours.best_outside` within each query's cells (``probes`` of them, nearest
+        first), into ``best``: blocks of queries on a thread a core (the products and faiss's
+        probes let go of the GIL), each query's maximum the same whichever thread or order finds it."""
         import faiss
 
         workers = os.cpu_count() or 1
@@ -289,7 +306,9 @@ class _Cells:
             with one_blas_thread(), ThreadPoolExecutor(max_workers=workers) as pool:
                 list(
                     pool.map(
-                        lambda lo: self._outside_block(queries, lo, step, query_group, row_group, best),
+                        lambda lo: self._outside_block(
+                            queries, lo, step, query_group, row_group, best, probes
+                        ),
                         range(0, len(queries), step),
                     )
                 )
@@ -304,21 +323,24 @@ class _Cells:
         query_group: np.ndarray,
         row_group: np.ndarray,
         best: np.ndarray,
+        probes: slice,
     ) -> None:
         block = np.ascontiguousarray(queries[lo : lo + step], dtype=np.float32)
-        for rows, mine, here, q, out in self._by_cell(block):
+        for rows, mine, here, q, out in self._by_cell(block, probes):
             np.matmul(q, here.T, out=out)
             _best_outside(out, mine + lo, rows, query_group, row_group, best)
 
     def _by_cell(
-        self, block: np.ndarray
+        self, block: np.ndarray, probes: slice = slice(None)
     ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
         """``block``'s queries cell by cell, in cell order: (the cell's rows, some of the block's
         queries that probe it, the rows' vectors, those queries' vectors, room for their products)
-        a chunk of queries at a time. The arrays are buffers made once for the block, filled again
-        for the next: fresh arrays for each cell were fresh pages from the system each time (a run
-        gives memory blocks over 128 KiB back at once), and zeroing them took a third of the search."""
+        a chunk of queries at a time; ``probes``: which of each query's cells, nearest first. The
+        arrays are buffers made once for the block, filled again for the next: fresh arrays for
+        each cell were fresh pages from the system each time (a run gives memory blocks over
+        128 KiB back at once), and zeroing them took a third of the search."""
         _, probe = self.quantiser.search(block, min(PROBES, self.cells))
+        probe = np.ascontiguousarray(probe[:, probes])
         flat = probe.ravel()
         owner = np.repeat(np.arange(len(block)), probe.shape[1])[flat >= 0]
         flat = flat[flat >= 0]
