@@ -1339,6 +1339,13 @@ class RetoldIndex(LevelIndex):
         # tell most of itself again (aligned >= WHOLE_ALIGNED): at scale every sentence of a mosaic
         # recurs elsewhere and would be silenced
         again = np.flatnonzero((cosine >= WHOLE_COSINE) & (gains < threshold))
+        # (only where either document had a line silenced: otherwise its sentences are as they
+        # were, and it fails again; on slop-score 0.66 s of scoring pairs that could not pass)
+        has_silent = np.array([len(lines) > 0 for lines in silent], dtype=bool)
+        again = again[
+            has_silent[np.searchsorted(docs, keep_side[again])]
+            | has_silent[np.searchsorted(docs, other[again])]
+        ]
         if len(again) and len(silent_rows):
             flat[silent_rows] = stock_lines
             gains[again] = scored(again, "near-verbatim pairs", min_score=WHOLE_ALIGNED)
