@@ -518,3 +518,97 @@ def test_english_share_from_remembered_pieces_is_the_whole_texts() -> None:
     semantic._TALLIED.clear()
     for text in texts + texts:  # the second time from remembered pieces
         assert english_share(text) == _english_share_by_regex(text), text
+
+
+STAGE_TEXTS = [
+    "Mara Quill kept the lighthouse alone. Every night she climbed the stairs with a lamp. "
+    "One winter a ship ran onto the rocks below. Mara rowed out through the storm and brought "
+    "the sailors home.\n\nIn the spring the town of Port Elling gave her a medal.",
+    # a name that runs over a blank line: masked as one across it, as two in its sentences
+    "Chapter One: Harbour Common\n\nSarah Kent waited by the sea for Sarah's brother. Sarah Kent "
+    "was tired of waiting for him. They read the letters together by the water until dark.",
+    "A single sentence without an end",
+    "Tom went home.\x0cHe slept until noon. Then he went out again to find the dog.",  # odd space
+    "Short. Very short. Still short. But this one has enough words to stand alone here.",
+]
+
+
+def _stage_records(texts: list[str]) -> list[Any]:
+    from retold.records import Record
+
+    return [Record(id=str(k), text=t, data={"text": t}, source="s", line=k) for k, t in enumerate(texts)]
+
+
+def test_stage_makes_the_decisions_tellings_and_whole_vectors_bit_for_bit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The stage reads each text once for its whole-text vector and its telling: the vector is
+    what encoding the masked text gives, the telling what the decision's verifier makes, bit for
+    bit; where the sentences' words are not the text's (a name masked across a blank line, an odd
+    space, a text past MAX_SENTENCES) the text is encoded whole."""
+    from retold.dedup import semantic
+    from retold.dedup.names import find_names, masked
+
+    hanna = SHARED / "data" / "hanna_stories" / "stories.jsonl"
+    texts = list(STAGE_TEXTS)
+    if hanna.exists():  # and 40 real stories, where ../shared is present
+        with hanna.open(encoding="utf-8") as fh:
+            texts += [json.loads(line)["text"] for line in itertools.islice(fh, 40)]
+    options = semantic.RetoldOptions()
+    stage = semantic.RetoldEmbed(options)
+    verifier = semantic.load_verifier(options, stage.embedder)
+    verifier.english_only = stage.english_only
+    names = [find_names(t) for t in texts]
+    _, whole = stage.verifier().tellings_and_vectors(texts, names, [masked(t) for t in texts])
+    assert whole[0] is not None and whole[1] is None and whole[3] is None  # pooled; across; odd space
+    for limit in (semantic.MAX_SENTENCES, 2):  # (2: texts cut, encoded whole)
+        monkeypatch.setattr(semantic, "MAX_SENTENCES", limit)
+        records = _stage_records(texts)
+        stage.process_batch(records)
+        for record in records:
+            space, vector, (rows, lo, hi, part) = record.meta[semantic.NAME]
+            assert space == semantic.SEMANTIC
+            assert np.array_equal(vector, stage.embedder.encode([masked(record.text)])[0])
+            (want,) = verifier.tellings([record.text])
+            assert np.array_equal(rows[lo:hi], want.vectors)
+            assert part[0] == want.sentences and part[1] == want.names and part[3] == want.cut
+            assert np.array_equal(part[2], want.words)
+
+
+def test_stage_tellings_kept_on_disk_until_the_decision_and_cut_back_on_resume(tmp_path: Path) -> None:
+    """The index writes the stage's tellings to its work folder and reads back those a decision
+    asks for; a resumed run cuts them back to its checkpoint. Past the stage's budget a document
+    gets its whole-text vector alone, and the decision makes its telling."""
+    from retold.dedup import semantic
+
+    options = semantic.RetoldOptions()
+    stage = semantic.RetoldEmbed(options)
+    index = semantic.RetoldIndex(tmp_path / "work", options, stage)
+    first, second = _stage_records(STAGE_TEXTS), _stage_records(STAGE_TEXTS[::-1])
+    stage.process_batch(first)
+    for record in first:
+        index.add(record, 0.0)
+    state = index.checkpoint()
+    stage.process_batch(second)
+    for record in second:
+        index.add(record, 0.0)
+    docs = np.arange(2 * len(STAGE_TEXTS))
+    have, spilled = index._spilled(docs)
+    assert have.all()
+    for d, record in enumerate(first + second):
+        rows, lo, hi, part = record.meta[semantic.NAME][2]
+        (said, names, words, cut), want = spilled[d][1][0], part
+        assert np.array_equal(spilled[d][0], rows[lo:hi]) and np.array_equal(words, want[2])
+        assert (said, names, cut) == (want[0], want[1], want[3])
+    index.restore(state)  # the second batch is read again
+    have, _ = index._spilled(docs)
+    assert have.tolist() == [True] * len(first) + [False] * len(second)
+    index.close()
+    stage._told_bytes = semantic.STAGE_TELLING_BYTES  # the budget spent: vectors only
+    late = _stage_records(STAGE_TEXTS)
+    stage.process_batch(late)
+    assert all(len(r.meta[semantic.NAME]) == 2 for r in late)
+    assert np.array_equal(
+        np.stack([r.meta[semantic.NAME][1] for r in late]),
+        np.stack([r.meta[semantic.NAME][1] for r in first]),
+    )

@@ -168,6 +168,18 @@ def test_scan_every_level(corpus: Path) -> None:
     check("scan", corpus / "out")
 
 
+def test_scan_every_level_tellings_made_in_the_decision(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stage's budget for tellings spent from the start: the decision makes every telling from
+    the texts, and the outputs are the same."""
+    from retold.dedup import semantic
+
+    monkeypatch.setattr(semantic, "STAGE_TELLING_BYTES", 0)
+    retold.scan(INPUTS, out="out", levels=ALL_LEVELS, workers=1)
+    check("scan", corpus / "out")
+
+
 def test_scan_every_level_two_workers(corpus: Path) -> None:
     retold.scan(INPUTS, out="out", levels=ALL_LEVELS, workers=2)
     check("scan", corpus / "out")

@@ -42,6 +42,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import pickle
 from array import array
 from collections import Counter
 from collections.abc import Callable
@@ -59,7 +60,6 @@ from retold.dedup.names import (
     PLACEHOLDER,
     find_names,
     mask_names,
-    masked,
     mentions,
     sentence_names,
     vote_mapping,
@@ -305,10 +305,25 @@ def english_shares(counts: np.ndarray) -> np.ndarray:
     return np.where(live > 0, hits / np.maximum(live, 1), 0.0)
 
 
+#: The retold stage makes a worker's documents' tellings (:meth:`Verifier.tellings_and_vectors`)
+#: until their sentence vectors reach this many bytes; past it, the documents' whole-text vectors
+#: only, and the decision makes their tellings from the texts. Slop-score's 3,035 stories are
+#: 240 MiB of sentence vectors in all; a million documents' would not be held.
+STAGE_TELLING_BYTES = 256 << 20
+
+
 class RetoldEmbed(BatchStage):
     """Pass 1 of the retold level: ``record.meta[NAME]`` = (space, masked whole-text vector): the
     models' vector (:data:`SEMANTIC`), or for a document in a language the default (English) models
-    do not cover, its hashed words (:data:`LEXICAL`). A document without words gets none."""
+    do not cover, its hashed words (:data:`LEXICAL`). A document without words gets none.
+
+    Where the decision's verifier is this stage's static model (the default), a :data:`SEMANTIC`
+    document's telling is made here too, in the same reading of its text (names found once, the
+    whole-text vector pooled from its sentences' words), while :data:`STAGE_TELLING_BYTES` last:
+    ``record.meta[NAME]`` = (space, vector, (sentence vectors of the batch, first row, last row,
+    (sentences, names, words, cut))). Nearly every document is a candidate (9,048 of 9,049 pieces,
+    3,034 of 3,035 slop-score stories), and making its telling again from the text was a third of
+    the level's time."""
 
     name = "retold-embed"
     batch_size = 1024  # the tokenizer spreads a batch over the cores; small batches idle them
@@ -321,20 +336,56 @@ class RetoldEmbed(BatchStage):
         self.embedder = load(options.embedder, kind="static")
         self.lexical = LexicalEmbedder(self.embedder.dim)
         self.english_only = options.embedder is None  # the default model; a named one is trusted
+        spec = options.verifier or "static"
+        self.tells = (
+            static_verifier(options) and (spec.partition(":")[2] or options.embedder) == options.embedder
+        )
+        self.options = options
+        self._verifier: Verifier | None = None
+        self._told_bytes = 0
+
+    def verifier(self) -> Verifier:
+        """The decision's verifier, on this stage's model (built on first use)."""
+        if self._verifier is None:
+            self._verifier = Verifier(
+                self.embedder, self.options.margin, centre=common_direction(self.embedder)
+            )
+            self._verifier.english_only = self.english_only
+        return self._verifier
 
     def process_batch(self, batch: list[Record]) -> None:
         todo = [r for r in batch if WORD.search(r.text)]
-        texts = [masked(r.text) for r in todo]
+        names = [find_names(r.text) for r in todo]
+        texts = [mask_names(r.text, n) for r, n in zip(todo, names, strict=True)]  # masked()
         if self.english_only:
             covered = [english_share(t[:SHARE_PREFIX]) >= ENGLISH_SHARE for t in texts]
         else:
             covered = [True] * len(todo)
         for space, model in ((SEMANTIC, self.embedder), (LEXICAL, self.lexical)):
             mine = [k for k, c in enumerate(covered) if c == (space == SEMANTIC)]
-            if mine:
-                vectors = model.encode([texts[k] for k in mine])
-                for k, vector in zip(mine, vectors, strict=True):
-                    todo[k].meta[NAME] = (space, vector)
+            if not mine:
+                continue
+            if space == SEMANTIC and self.tells and self._told_bytes < STAGE_TELLING_BYTES:
+                self._tell([todo[k] for k in mine], [names[k] for k in mine], [texts[k] for k in mine])
+                continue
+            vectors = model.encode([texts[k] for k in mine])
+            for k, vector in zip(mine, vectors, strict=True):
+                todo[k].meta[NAME] = (space, vector)
+
+    def _tell(self, records: list[Record], names: list[set[str]], texts: list[str]) -> None:
+        """The records' tellings and whole-text vectors (:data:`SEMANTIC`), in one reading."""
+        tellings, whole = self.verifier().tellings_and_vectors([r.text for r in records], names, texts)
+        again = [k for k, w in enumerate(whole) if w is None]
+        if again:  # (a name masked across a sentence's end: the whole text's words differ)
+            for k, vector in zip(again, self.embedder.encode([texts[k] for k in again]), strict=True):
+                whole[k] = vector
+        vectors, parts = _packed(tellings)
+        self._told_bytes += vectors.nbytes
+        at = 0
+        for record, telling, vector, part in zip(records, tellings, whole, parts, strict=True):
+            rows = len(telling.sentences)
+            record.meta[NAME] = (SEMANTIC, vector, (vectors, at, at + rows, part))
+            at += rows
 
 
 @njit(cache=True, nogil=True)
@@ -673,23 +724,61 @@ class Verifier:
         #: sit close together and aligned unrelated mixed texts at 0.4.
         self.english_only = False
 
-    def tellings(self, texts: list[str]) -> list[Telling]:
+    def tellings(self, texts: list[str], names: list[set[str]] | None = None) -> list[Telling]:
+        """Each text's telling; ``names``: each text's names (:func:`find_names`), if found already."""
+        return self._tellings(texts, names)[0]
+
+    def tellings_and_vectors(
+        self, texts: list[str], names: list[set[str]], masked: list[str]
+    ) -> tuple[list[Telling], list[np.ndarray | None]]:
+        """:meth:`tellings`, and each text's whole-text vector: what the model's ``encode`` gives
+        ``masked[k]`` (the text with its ``names`` masked), pooled from the words its sentences
+        were looked up by, bit for bit, where they are that text's words in order and the model
+        would split it at whitespace (else None: the caller encodes ``masked[k]``). The retold
+        stage makes both in one reading of each text."""
+        return self._tellings(texts, names, masked)
+
+    def _tellings(
+        self, texts: list[str], names: list[set[str]] | None = None, masked: list[str] | None = None
+    ) -> tuple[list[Telling], list[np.ndarray | None]]:
         counted = [counted_sentences(t) for t in texts]
         parts = [ss[:MAX_SENTENCES] if ss else [t] for (ss, _), t in zip(counted, texts, strict=True)]
         words = [
             c[:MAX_SENTENCES] if c else [word_count(t)] for (_, c), t in zip(counted, texts, strict=True)
         ]
         cut = [len(ss) > MAX_SENTENCES for ss, _ in counted]
-        names = [find_names(t) for t in texts]
-        flat = [m for ss, n in zip(parts, names, strict=True) for m in _masked_each(ss, n)]
+        if names is None:
+            names = [find_names(t) for t in texts]
+        each = [_masked_each(ss, n) for ss, n in zip(parts, names, strict=True)]
+        flat = [m for ms in each for m in ms]
+        whole: list[np.ndarray | None] = [None] * len(texts)
+        runs = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, each), dtype=np.int64, count=len(each)), out=runs[1:])
+        pooled = None
         shares = None
+        tally = english_tally if self.english_only else None
         if not flat:
             vectors = np.zeros((0, 1), dtype=np.float32)
+        elif masked is not None and getattr(self.model, "splits_words", False):  # one split for all
+            vectors, counts, pooled_vectors, pooled = self.model.encode_runs(flat, runs, tally)
+            if counts is not None:
+                shares = english_shares(counts)
         elif self.english_only and getattr(self.model, "splits_words", False):  # one split for both
             vectors, counts = self.model.encode_tallied(flat, english_tally)
             shares = english_shares(counts)
         else:
             vectors = self.model.encode_short(flat)
+        if pooled is not None and masked is not None:
+            for k, (ms, text) in enumerate(zip(each, masked, strict=True)):
+                # the same words in order: the sentences drop only whitespace, but a name masked
+                # across a sentence's end, or an odd space there, would differ (then encoded whole)
+                if (
+                    pooled[k]
+                    and not cut[k]
+                    and self.model.splits(text)
+                    and " ".join(ms).split() == text.split()
+                ):
+                    whole[k] = pooled_vectors[k]
         if self.centre is not None and len(vectors):
             vectors = _centred(np.ascontiguousarray(vectors, dtype=np.float32), self.centre)
         if self.english_only and len(vectors):
@@ -703,7 +792,7 @@ class Verifier:
             out.append(Telling(ss, n, rows, np.array(w, dtype=np.float64)))
             out[-1].cut = c
             at += len(ss)
-        return out
+        return out, whole
 
     def match(self, a: Telling, b: Telling, seed: int = 0) -> tuple[RetoldMatch, bool]:
         """Score the pair whatever it scores, with its name mapping; the shorter telling's
@@ -1011,6 +1100,26 @@ def _packed(tellings: list[Telling]) -> Packed:
     return vectors, [(t.sentences, t.names, t.words, t.cut) for t in tellings]
 
 
+def _in_order(docs: np.ndarray, spilled: dict[int, Packed], made: list[Packed]) -> list[Packed | None]:
+    """The tellings of ``docs`` in order, as blocks: ``spilled``'s by document, and the others
+    from ``made`` (blocks of the rest of ``docs``, in order), cut into one a document (views)."""
+    out: list[Packed | None] = []
+    blocks = iter(made)
+    vectors, parts, at, k = np.zeros((0, 1), dtype=np.float32), [], 0, 0
+    for d in docs.tolist():
+        if d in spilled:
+            out.append(spilled[d])
+            continue
+        while k == len(parts):
+            vectors, parts = next(blocks)
+            at, k = 0, 0
+        rows = len(parts[k][0])
+        out.append((vectors[at : at + rows], [parts[k]]))
+        at += rows
+        k += 1
+    return out
+
+
 def _unpacked(sent: list[Packed | None]) -> tuple[list[Telling], np.ndarray]:
     """:func:`_packed`'s tellings again, in the order sent, their vectors views of one array.
     Each block is copied in whole (3,035 copies a telling at a time were 0.6 s of slop-score's
@@ -1054,6 +1163,13 @@ class RetoldIndex(LevelIndex):
         self._own_verifier = verifier is None  # built from the options alone: workers can build it
         self._path = self.work / "vectors.f32"
         self._fh = open(self._path, "ab")  # noqa: SIM115 (closed in close(); see NearIndex on "ab")
+        # the tellings the stage made (RetoldEmbed): sentence vectors, and the rest pickled, on
+        # disk; which documents have one, where, in memory (doc, first row, rows, offset, length)
+        self._told_path = self.work / "tellings.f32"
+        self._parts_path = self.work / "tellings.parts"
+        self._told_fh = open(self._told_path, "ab")  # noqa: SIM115 (closed in close())
+        self._parts_fh = open(self._parts_path, "ab")  # noqa: SIM115 (closed in close())
+        self._told = array("q")
         self._space = array("b")  # each document's space (NO_SPACE: no vector stored)
         self._rank = array("d")
         self.dim = 0
@@ -1065,9 +1181,16 @@ class RetoldIndex(LevelIndex):
         found = record.meta.get(NAME)
         space = NO_SPACE
         if found is not None:
-            space, vector = found
+            space, vector, *told = found
             self.dim = len(vector)
             self._fh.write(np.asarray(vector, dtype=np.float32).tobytes())
+            if told:
+                rows, lo, hi, part = told[0]
+                first = self._told_fh.tell() // (4 * self.dim)
+                self._told_fh.write(np.ascontiguousarray(rows[lo:hi], dtype=np.float32).tobytes())
+                blob = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
+                self._told.extend((len(self._space), first, hi - lo, self._parts_fh.tell(), len(blob)))
+                self._parts_fh.write(blob)
         self._space.append(space)
         self._rank.append(rank)
 
@@ -1116,13 +1239,17 @@ class RetoldIndex(LevelIndex):
 
     def checkpoint(self) -> dict[str, Any]:
         """Flush to disk and return what a resumed run starts from."""
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+        for fh in (self._fh, self._told_fh, self._parts_fh):
+            fh.flush()
+            os.fsync(fh.fileno())
         return {
             "space": self._space.tobytes(),
             "rank": self._rank.tobytes(),
             "dim": self.dim,
             "size": self._fh.tell(),
+            "told": self._told.tobytes(),
+            "told_size": self._told_fh.tell(),
+            "parts_size": self._parts_fh.tell(),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -1131,10 +1258,40 @@ class RetoldIndex(LevelIndex):
         self.dim = state["dim"]
         self._fh.close()
         self._fh = reopen_at(self._path, state["size"])
+        self._told = array("q", state.get("told", b""))
+        self._told_fh.close()
+        self._told_fh = reopen_at(self._told_path, state.get("told_size", 0))
+        self._parts_fh.close()
+        self._parts_fh = reopen_at(self._parts_path, state.get("parts_size", 0))
 
     def close(self) -> None:
-        if not self._fh.closed:
-            self._fh.close()
+        for fh in (self._fh, self._told_fh, self._parts_fh):
+            if not fh.closed:
+                fh.close()
+
+    def _spilled(self, docs: np.ndarray) -> tuple[np.ndarray, dict[int, Packed]]:
+        """Which of ``docs`` (sorted) have a telling the stage made (a mask), and those tellings,
+        each as a :data:`Packed` block of one, read back from disk."""
+        for fh in (self._told_fh, self._parts_fh):
+            if not fh.closed:
+                fh.flush()
+        told = np.frombuffer(self._told, dtype=np.int64).reshape(-1, 5)
+        have = np.zeros(len(docs), dtype=bool)
+        if not len(told) or not self.dim:
+            return have, {}
+        at = np.searchsorted(told[:, 0], docs)  # (documents are added in order)
+        at = np.minimum(at, len(told) - 1)
+        have = told[at, 0] == docs
+        out: dict[int, Packed] = {}
+        row = 4 * self.dim
+        # read, not mapped: the mapped pages counted beside the copies in the peak memory
+        with open(self._told_path, "rb") as vectors, open(self._parts_path, "rb") as parts:
+            for doc, first, rows, offset, length in told[at[have]].tolist():
+                vectors.seek(first * row)
+                block = np.frombuffer(vectors.read(rows * row), dtype=np.float32).reshape(rows, self.dim)
+                parts.seek(offset)
+                out[doc] = (block, [pickle.loads(parts.read(length))])
+        return have, out
 
     def vectors_of(self, docs: np.ndarray) -> np.ndarray:
         """The stored whole-text vectors of ``docs`` (each must have one)."""
@@ -1276,11 +1433,14 @@ class RetoldIndex(LevelIndex):
         keep_side = np.where(better, left, right)
         other = np.where(better, right, left)
         docs = np.unique(np.concatenate([keep_side, other]))
-        text_of = context.texts(docs)
         verifier = self._verifier_for(space)
         label = f"retold ({SPACE_NAMES[space]})"
-        sent: list[Packed | None] = []
-        blocks = range(0, len(docs), _TELLING_BLOCK)
+        # the tellings the stage made (the same verifier's), read back; the others made now
+        have, spilled = self._spilled(docs) if space == SEMANTIC and self._own_verifier else (None, {})
+        missing = docs if have is None else docs[~have]
+        text_of = context.texts(missing)
+        made: list[Packed] = []
+        blocks = range(0, len(missing), _TELLING_BLOCK)
         # cutting into sentences and embedding them is per document: on the run's workers, which
         # build the same verifier from the same options. A transformer spreads itself over the
         # cores already (a copy in each worker would fight it for them); a verifier given in code
@@ -1290,12 +1450,15 @@ class RetoldIndex(LevelIndex):
         _VERIFIERS[spec] = verifier
         spread = self._own_verifier and (space == LEXICAL or static_verifier(self.options))
         parallel = context.parallel if spread else map
-        jobs = ((spec, [text_of[int(d)] for d in docs[lo : lo + _TELLING_BLOCK]]) for lo in blocks)
+        jobs = ((spec, [text_of[int(d)] for d in missing[lo : lo + _TELLING_BLOCK]]) for lo in blocks)
         steps = parallel(_tellings_job, jobs)
         for found in progress(steps, f"{label}: sentences ({_TELLING_BLOCK} docs a step)", len(blocks)):
-            sent.append(found)
+            made.append(found)
             del found
         _VERIFIERS.clear()  # this process keeps no model past the decision
+        del text_of
+        sent: list[Packed | None] = _in_order(docs, spilled, made) if spilled else list(made)
+        del spilled, made
         doc_vectors = self.vectors_of(docs)
         tellings, joined = _unpacked(sent)
         flat, words, starts = _one_array(tellings, joined)

@@ -103,9 +103,30 @@ class StaticEmbedder:
         Counting what a text's words are (the English share of a sentence) costs a second split
         and regex pass per text otherwise; here it rides on the split the encoding does anyway,
         where :attr:`splits_words` (elsewhere each text is split and tallied again)."""
-        vectors, sums = self._encode(texts, tally)
+        vectors, sums, _ = self._encode(texts, tally)
         assert sums is not None
         return vectors, sums
+
+    def encode_runs(
+        self, texts: list[str], runs: np.ndarray, tally: Callable[[list[str]], np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+        """:meth:`encode` (:meth:`encode_tallied` with a ``tally``), and the vector of each run of consecutive texts
+        (``texts[runs[k]:runs[k + 1]]``: a document's sentences) as one text: pooled over the
+        run's words as they were looked up for its texts, so a document's vector costs no second
+        split or lookup. It is what :meth:`encode` gives any text whose whitespace-split words are
+        the run's words in order, bit for bit, where every text of the run is split at whitespace
+        (:meth:`splits`); ``pooled[k]`` says whether run ``k``'s were (else its row is not its
+        vector). Returns (vectors, tallies, run vectors, pooled)."""
+        vectors, sums, whole = self._encode(texts, tally, runs)
+        assert whole is not None
+        return vectors, sums, whole[0], whole[1]
+
+    def splits(self, text: str) -> bool:
+        """Whether :meth:`encode` pools ``text`` from its whitespace-split words (through the
+        word table), not from the tokenizer's pass over the whole text."""
+        return self.splits_words and not (
+            _ODD_SPACE.search(text) or (self._added is not None and self._added.search(text))
+        )
 
     @property
     def splits_words(self) -> bool:
@@ -114,16 +135,25 @@ class StaticEmbedder:
         return self._bert and self._table is not None
 
     def _encode(
-        self, texts: list[str], tally: Callable[[list[str]], np.ndarray] | None = None
-    ) -> tuple[np.ndarray, np.ndarray | None]:
+        self,
+        texts: list[str],
+        tally: Callable[[list[str]], np.ndarray] | None = None,
+        runs: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None, tuple[np.ndarray, np.ndarray] | None]:
         sums = None
+        grouped = None
+        if runs is not None:  # (no run pooled unless every text of it is split below)
+            grouped = (
+                np.zeros((len(runs) - 1, self.dim), dtype=np.float32),
+                np.zeros(len(runs) - 1, dtype=bool),
+            )
         if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32), _tally_of(tally, [], [])
+            return np.zeros((0, self.dim), dtype=np.float32), _tally_of(tally, [], []), grouped
         if self._table is None:  # a model2vec variant this fast path does not cover
             vectors = self.model.encode(  # type: ignore[attr-defined]
                 list(texts), max_length=None, use_multiprocessing=False, show_progress_bar=False
             )
-            return normalise(vectors), _tally_of(tally, list(texts), range(len(texts)))
+            return normalise(vectors), _tally_of(tally, list(texts), range(len(texts))), grouped
         unk = getattr(self.model, "unk_token_id", None)  # model2vec leaves unknown tokens out
         unk = -1 if unk is None else int(unk)
         texts = list(texts)
@@ -145,11 +175,24 @@ class StaticEmbedder:
                 if tally is not None and len(flat):
                     assert sums is not None
                     sums[split] = _summed(self._tallied(tally), flat, offsets)
+                if grouped is not None and runs is not None:
+                    # each run's words: from its first split text's first word to the next run's
+                    # (consecutive, so one pooling pass); a run with a text not split is not pooled
+                    is_split = np.zeros(len(texts), dtype=np.int64)
+                    is_split[split] = 1
+                    before = np.concatenate([[0], np.cumsum(is_split)])  # split texts before each
+                    at = offsets[before[runs]]
+                    grouped[0][:] = _pool_words(
+                        flat, at, self._starts, self._lengths, self._ids, self._table, unk
+                    )
+                    grouped[1][:] = (before[runs[1:]] - before[runs[:-1]]) == np.diff(runs)
         if whole:
             flat, offsets = self._token_ids([texts[i] for i in whole])
             each = np.arange(len(flat), dtype=np.int64)  # every token its own word
             out[whole] = _pool_words(each, offsets, each, np.ones_like(each), flat, self._table, unk)
-        return normalise(out), sums
+        if grouped is not None:
+            grouped = (normalise(grouped[0]), grouped[1])
+        return normalise(out), sums, grouped
 
     def _tallied(self, tally: Callable[[list[str]], np.ndarray]) -> np.ndarray:
         """``tally``'s rows for every word of the word table, by word number (new words tallied
