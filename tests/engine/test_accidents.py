@@ -281,3 +281,25 @@ def test_a_stop_while_the_outputs_are_written_leaves_a_resumable_run(
     clean = tmp_path / "clean"
     retold.scan(src, out=clean, levels="exact,near", quiet=True)
     assert digest(out) == digest(clean)
+
+
+def test_a_full_disks_message_counts_the_levels_work_files(tmp_path: Path) -> None:
+    """The retold level writes its stage's tellings to its work folder (~12x English text, bounded):
+    a full disk's message says what the run needs with them."""
+    import re
+
+    from retold.corpus.sources import expand_inputs
+    from retold.engine.local import _no_space
+
+    source = corpus(tmp_path / "in.jsonl", documents=4000)
+    sources = expand_inputs([str(source)])
+
+    def needs(*levels: str) -> float:
+        found = re.search(r"needs about ([\d,]+) MB", _no_space(tmp_path, sources, levels))
+        assert found is not None
+        return float(found.group(1).replace(",", ""))
+
+    size = source.stat().st_size / 1e6
+    assert size > 1
+    assert needs("exact", "near") == pytest.approx(2 * size, abs=1)
+    assert needs("exact", "near", "retold") == pytest.approx(14 * size, abs=1)

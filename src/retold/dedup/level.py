@@ -131,7 +131,9 @@ class Level:
     removed unless ``--drop`` says otherwise (else reported in clusters.jsonl and kept).
     ``replay``: how recut decides the level again from pairs.jsonl (:class:`Replay`; None: from
     the texts, with the level's own stage and index). ``score``: what the level's similarity is,
-    as a person reads it (the report labels pairs with it).
+    as a person reads it (the report labels pairs with it). ``work_space(size)``: the most bytes
+    its index writes to its folder for inputs of ``size`` bytes, beyond a few a document (what a
+    full disk's message adds to the run's own need).
     """
 
     name: str
@@ -143,3 +145,4 @@ class Level:
     drops: bool = True
     replay: Replay | None = None
     score: str = "similarity"
+    work_space: Callable[[int], int] = field(default=lambda size: 0)

@@ -203,10 +203,10 @@ def run_scan(
         except OSError as exc:
             if exc.errno != errno.ENOSPC:
                 raise
-            raise OutputNotWritable(_no_space(out, sources)) from None
+            raise OutputNotWritable(_no_space(out, sources, config.levels)) from None
 
 
-def _no_space(out: Path, sources: list[Source]) -> str:
+def _no_space(out: Path, sources: list[Source], levels: Iterable[str] = ()) -> str:
     """What to say when the disk of ``out`` is full: how much the run needs there, and the next step."""
     size = 0
     for source in sources:
@@ -214,10 +214,12 @@ def _no_space(out: Path, sources: list[Source]) -> str:
             with contextlib.suppress(OSError):
                 size += source.path.stat().st_size
     free = shutil.disk_usage(out).free
+    need = 2 * size + sum(registry.level(name).work_space(size) for name in levels)
     return (
         f"no space left on the device of --out {out} ({free / 1e6:,.0f} MB free); the run needs about "
-        f"{2 * size / 1e6:,.0f} MB there while it works (twice its inputs' size; more if they are "
-        "compressed). Free some space and rerun the same command: it goes on from its last checkpoint"
+        f"{need / 1e6:,.0f} MB there while it works (twice its inputs' size, and its levels' work files; "
+        "more if the inputs are compressed). Free some space and rerun the same command: it goes on "
+        "from its last checkpoint"
     )
 
 
