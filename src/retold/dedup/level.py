@@ -120,6 +120,11 @@ class Replay:
     saved: Callable[[Path, dict[str, Any], np.ndarray], Any]
 
 
+def no_work_space(size: int) -> int:
+    """A level whose index writes a few bytes a document and nothing more."""
+    return 0
+
+
 @dataclass(frozen=True)
 class Level:
     """One duplicate level, as the registry lists it.
@@ -145,4 +150,4 @@ class Level:
     drops: bool = True
     replay: Replay | None = None
     score: str = "similarity"
-    work_space: Callable[[int], int] = field(default=lambda size: 0)
+    work_space: Callable[[int], int] = no_work_space  # (module functions: a Level is pickled)

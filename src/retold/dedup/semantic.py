@@ -310,8 +310,13 @@ def english_shares(counts: np.ndarray) -> np.ndarray:
 #: only, and the decision makes their tellings from the texts. Slop-score's 3,035 stories are
 #: 240 MiB of sentence vectors in all; a million documents' would not be held.
 STAGE_TELLING_BYTES = 256 << 20
-# (on disk, in the index's folder: ~12x the text's bytes, a 1,024-byte vector a ~90-character
-# sentence, and the sentences; what LEVEL.work_space says to a full disk's message)
+
+
+def tellings_space(size: int) -> int:
+    """The most bytes the stage's tellings take in the index's folder for ``size`` bytes of text:
+    ~12x (a 1,024-byte vector a ~90-character sentence, and the sentences), at most the budget
+    of each worker (what a full disk's message adds)."""
+    return min(12 * size, (os.cpu_count() or 1) * STAGE_TELLING_BYTES)
 
 
 class RetoldEmbed(BatchStage):
@@ -1752,7 +1757,7 @@ LEVEL = Level(
     replay=Replay(
         "retold_threshold", lambda options: (gain_floor(options), gain_threshold(options)), SavedSubset
     ),
-    work_space=lambda size: min(12 * size, (os.cpu_count() or 1) * STAGE_TELLING_BYTES),
+    work_space=tellings_space,
 )
 
 __all__ = [
