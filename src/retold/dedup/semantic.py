@@ -172,6 +172,12 @@ def static_verifier(options: RetoldOptions) -> bool:
     return spec == "static" or spec.startswith("static:")
 
 
+def verifies_on_candidates_model(options: RetoldOptions) -> bool:
+    """Whether the verifier is the candidate stage's static model (the default: ``static``)."""
+    spec = options.verifier or "static"
+    return static_verifier(options) and (spec.partition(":")[2] or options.embedder) == options.embedder
+
+
 def gain_threshold(options: RetoldOptions) -> float:
     """The order gain a pair needs: as given, else the verifier's calibrated default (static
     sentence vectors, centred, spread less than a transformer's: Clough F1 0.944-0.945 at
@@ -343,10 +349,7 @@ class RetoldEmbed(BatchStage):
         self.embedder = load(options.embedder, kind="static")
         self.lexical = LexicalEmbedder(self.embedder.dim)
         self.english_only = options.embedder is None  # the default model; a named one is trusted
-        spec = options.verifier or "static"
-        self.tells = (
-            static_verifier(options) and (spec.partition(":")[2] or options.embedder) == options.embedder
-        )
+        self.tells = verifies_on_candidates_model(options)
         self.options = options
         self._verifier: Verifier | None = None
         self._told_bytes = 0
@@ -354,9 +357,7 @@ class RetoldEmbed(BatchStage):
     def verifier(self) -> Verifier:
         """The decision's verifier, on this stage's model (built on first use)."""
         if self._verifier is None:
-            self._verifier = Verifier(
-                self.embedder, self.options.margin, centre=common_direction(self.embedder)
-            )
+            self._verifier = load_verifier(self.options, self.embedder)
             self._verifier.english_only = self.english_only
         return self._verifier
 
@@ -761,21 +762,21 @@ class Verifier:
         whole: list[np.ndarray | None] = [None] * len(texts)
         runs = np.zeros(len(texts) + 1, dtype=np.int64)
         np.cumsum(np.fromiter(map(len, each), dtype=np.int64, count=len(each)), out=runs[1:])
-        pooled = None
+        pooled: np.ndarray | None = None
+        pooled_vectors: np.ndarray | None = None
         shares = None
         tally = english_tally if self.english_only else None
         if not flat:
             vectors = np.zeros((0, 1), dtype=np.float32)
-        elif masked is not None and getattr(self.model, "splits_words", False):  # one split for all
-            vectors, counts, pooled_vectors, pooled = self.model.encode_runs(flat, runs, tally)
+        elif getattr(self.model, "splits_words", False) and (masked is not None or self.english_only):
+            # one split for the vectors, their English tallies and (asked) the whole texts' vectors
+            asked = runs if masked is not None else None
+            vectors, counts, pooled_vectors, pooled = self.model.encode_runs(flat, asked, tally)
             if counts is not None:
                 shares = english_shares(counts)
-        elif self.english_only and getattr(self.model, "splits_words", False):  # one split for both
-            vectors, counts = self.model.encode_tallied(flat, english_tally)
-            shares = english_shares(counts)
         else:
             vectors = self.model.encode_short(flat)
-        if pooled is not None and masked is not None:
+        if pooled is not None and pooled_vectors is not None and masked is not None:
             for k, (ms, text) in enumerate(zip(each, masked, strict=True)):
                 # the same words in order: the sentences drop only whitespace, but a name masked
                 # across a sentence's end, or an odd space there, would differ (then encoded whole)
@@ -1054,8 +1055,8 @@ def load_verifier(options: RetoldOptions, embedder: Any = None) -> Verifier:
 
     spec = options.verifier or "static"
     if static_verifier(options):
-        name = spec.partition(":")[2] or options.embedder
-        model = embedder if embedder is not None and name == options.embedder else load(name, kind="static")
+        shared = embedder is not None and verifies_on_candidates_model(options)
+        model = embedder if shared else load(spec.partition(":")[2] or options.embedder, kind="static")
         return Verifier(model, options.margin, centre=common_direction(model))
     return Verifier(load(None if spec == "transformer" else spec, kind="transformer"), options.margin)
 

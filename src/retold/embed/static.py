@@ -108,18 +108,20 @@ class StaticEmbedder:
         return vectors, sums
 
     def encode_runs(
-        self, texts: list[str], runs: np.ndarray, tally: Callable[[list[str]], np.ndarray] | None = None
-    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+        self,
+        texts: list[str],
+        runs: np.ndarray | None,
+        tally: Callable[[list[str]], np.ndarray] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
         """:meth:`encode` (:meth:`encode_tallied` with a ``tally``), and the vector of each run of consecutive texts
         (``texts[runs[k]:runs[k + 1]]``: a document's sentences) as one text: pooled over the
         run's words as they were looked up for its texts, so a document's vector costs no second
         split or lookup. It is what :meth:`encode` gives any text whose whitespace-split words are
         the run's words in order, bit for bit, where every text of the run is split at whitespace
         (:meth:`splits`); ``pooled[k]`` says whether run ``k``'s were (else its row is not its
-        vector). Returns (vectors, tallies, run vectors, pooled)."""
+        vector). Returns (vectors, tallies, run vectors, pooled); ``runs`` None: no runs (None)."""
         vectors, sums, whole = self._encode(texts, tally, runs)
-        assert whole is not None
-        return vectors, sums, whole[0], whole[1]
+        return (vectors, sums, None, None) if whole is None else (vectors, sums, whole[0], whole[1])
 
     def splits(self, text: str) -> bool:
         """Whether :meth:`encode` pools ``text`` from its whitespace-split words (through the
