@@ -593,13 +593,32 @@ def test_stage_tellings_kept_on_disk_until_the_decision_and_cut_back_on_resume(t
     for record in second:
         index.add(record, 0.0)
     docs = np.arange(2 * len(STAGE_TEXTS))
-    have, spilled = index._spilled(docs)
+    have, where = index._spilled(docs)
     assert have.all()
-    for d, record in enumerate(first + second):
-        rows, lo, hi, part = record.meta[semantic.NAME][2]
-        (said, names, words, cut), want = spilled[d][1][0], part
-        assert np.array_equal(spilled[d][0], rows[lo:hi]) and np.array_equal(words, want[2])
-        assert (said, names, cut) == (want[0], want[1], want[3])
+    for pick in (docs, docs[1::2], docs[[0, 1, 2, 5, 6]]):  # runs on disk, and gaps between them
+        tellings, joined = index._gathered(pick, have[pick], where[pick], [])
+        at = 0
+        for d, telling in zip(pick.tolist(), tellings, strict=True):
+            rows, lo, hi, (said, names, words, cut) = (first + second)[d].meta[semantic.NAME][2]
+            assert np.array_equal(telling.vectors, rows[lo:hi]) and np.array_equal(telling.words, words)
+            assert (telling.sentences, telling.names, telling.cut) == (said, names, cut)
+            assert np.shares_memory(telling.vectors, joined) and np.array_equal(
+                joined[at : at + hi - lo], rows[lo:hi]
+            )
+            at += hi - lo
+        assert at == len(joined)
+    # the documents the stage did not tell come as made blocks, in order, between the read ones
+    verifier = stage.verifier()
+    gap = np.array([False, True, True, False, True, False] + [True] * (len(docs) - 6))
+    texts = [r.text for r in first + second]
+    told = verifier.tellings([texts[d] for d in np.flatnonzero(~gap)])
+    made = [semantic._packed(told[:2]), semantic._packed(told[2:])]
+    tellings, joined = index._gathered(docs, gap, where[gap], made)
+    assert made == [None, None]  # let go of once copied
+    for d, telling in enumerate(tellings):
+        rows, lo, hi, (said, names, words, cut) = (first + second)[d].meta[semantic.NAME][2]
+        assert np.array_equal(telling.vectors, rows[lo:hi]) and telling.sentences == said
+        assert np.shares_memory(telling.vectors, joined)
     index.restore(state)  # the second batch is read again
     have, _ = index._spilled(docs)
     assert have.tolist() == [True] * len(first) + [False] * len(second)
