@@ -118,3 +118,28 @@ def test_possessive_cut_as_the_regex_cuts_it() -> None:
     for word in words:
         if "\n" not in word:  # (words as the name patterns find them hold none)
             assert _unpossessed(word) == re.sub(r"['’]s$", "", word), word
+
+
+def test_sentence_names_and_mentions_in_one_pass_equal_the_two_passes() -> None:
+    """One pass over each sentence's capitalised words gives what :func:`sentence_names` and
+    :func:`mentions` of the joined sentences give: odd marks at a sentence's edges, possessives,
+    aliases ("Marc" in "Marco"), a name that starts a sentence after a letter."""
+    from retold.dedup.names import mentions, sentence_names, sentence_names_and_mentions
+
+    texts = [
+        STORY,
+        "Marc ran.Marco followed. ’Sophie’s turn,’ said Marc-André. -Paris- was far.\n\nMarco’s end",
+        "no names here. none at all",
+    ]
+    hanna = SHARED / "data" / "hanna_stories" / "stories.jsonl"
+    if hanna.is_file():
+        import json
+
+        with open(hanna, encoding="utf-8") as fh:
+            texts += [json.loads(line)["text"] for line in list(fh)[:200]]
+    for text in texts:
+        said = sentences(text)
+        names = find_names(text)
+        each, often = sentence_names_and_mentions(said, names)
+        assert each == sentence_names(said, names)
+        assert often == mentions(" ".join(said), names)

@@ -185,6 +185,20 @@ def sentence_names(sentences: list[str], names: set[str]) -> list[frozenset[str]
     return [_canonical_in(s, canon) for s in sentences]
 
 
+def sentence_names_and_mentions(
+    sentences: list[str], names: set[str]
+) -> tuple[list[frozenset[str]], Counter[str]]:
+    """:func:`sentence_names` and :func:`mentions` of the sentences joined by spaces, from one
+    pass over their capitalised words (a word never spans the space between two sentences, and a
+    capital after it is read as at a sentence's start, so the joined text's words are the
+    sentences' in order). Two passes were 0.43 s of slop-score's decision."""
+    canon = _aliases(names)
+    if not canon:
+        return [frozenset() for _ in sentences], Counter()
+    found = [[canon[w] for w in _capitalised(s) if w in canon] for s in sentences]
+    return [frozenset(f) for f in found], Counter(w for f in found for w in f)
+
+
 def _canonical_in(sentence: str, canon: dict[str, str]) -> frozenset[str]:
     if not canon:
         return frozenset()

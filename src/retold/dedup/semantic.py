@@ -60,8 +60,7 @@ from retold.dedup.names import (
     PLACEHOLDER,
     find_names,
     mask_names,
-    mentions,
-    sentence_names,
+    sentence_names_and_mentions,
     vote_mapping,
 )
 from retold.dedup.neighbours import Neighbours, Rows, one_blas_thread
@@ -614,13 +613,13 @@ class Telling:
     def mentions(self) -> Counter[str]:
         """How often the telling mentions each of its names (counted once, for every pair)."""
         if self._mentions is None:
-            self._mentions = mentions(" ".join(self.sentences), self.names)
+            self._sentence_names, self._mentions = sentence_names_and_mentions(self.sentences, self.names)
         return self._mentions
 
     def sentence_names(self) -> list[frozenset[str]]:
         """The names of each sentence (found once, for every pair)."""
         if self._sentence_names is None:
-            self._sentence_names = sentence_names(self.sentences, self.names)
+            self._sentence_names, self._mentions = sentence_names_and_mentions(self.sentences, self.names)
         return self._sentence_names
 
 
