@@ -44,7 +44,7 @@ from retold.dedup.level import DecideContext, LevelIndex
 from retold.dedup.saved import Prefix, open_index, save_index, swap_in
 from retold.engine import lock, state
 from retold.engine.outputs import Names, as_parquet, write_outputs
-from retold.engine.parallel import Workers, auto_workers, make_stages, small_pages
+from retold.engine.parallel import Workers, auto_workers, make_stages
 from retold.errors import BadOption, OutputNotWritable
 from retold.progress import progress
 from retold.records import Quarantined, Record
@@ -163,13 +163,11 @@ def _give_back_freed_memory() -> None:
     frees many such blocks (the retold level's sentence vectors arrive from the workers 16 MB at a
     time, then move into one array): measured on 5,000 rewrites of slop-score stories, the level's
     peak RSS 1,330 MB with the dynamic threshold, 1,106 MB with it fixed, the same time. The same
-    as ``MALLOC_MMAP_THRESHOLD_=131072``; elsewhere than glibc, nothing. numpy's large arrays,
-    each fresh from the system so, go on ordinary pages (:func:`~retold.engine.parallel.small_pages`)."""
+    as ``MALLOC_MMAP_THRESHOLD_=131072``; elsewhere than glibc, nothing."""
     global _MALLOC_SET
     if _MALLOC_SET or not sys.platform.startswith("linux"):
         return
     _MALLOC_SET = True
-    small_pages()
     import ctypes
 
     with contextlib.suppress(OSError, AttributeError):  # musl and other C libraries: nothing to set

@@ -68,20 +68,6 @@ def _init(config: ScanConfig, detects: bool, extra_levels: list[Any]) -> None:
     _worker_runtime()
 
 
-def small_pages() -> None:
-    """numpy's large arrays on the system's ordinary pages, not transparent huge pages
-    (``NUMPY_MADVISE_HUGEPAGE=0``). Where the kernel makes huge pages on request only, as Debian's
-    and Ubuntu's do, numpy asks for them for every array of 4 MiB or more, and each first touch
-    zeroes 2 MiB (and may compact memory first): a run frees and makes such arrays by the
-    thousand, all of them fresh from the system (see ``_give_back_freed_memory``). bench_retold's
-    level, 3 runs each: the decision 5.45-5.82 -> 5.16-5.54 s on pieces, 5.52-6.13 -> 5.31-5.38
-    s on slop-score; the same peak memory. Where numpy has no such switch, nothing."""
-    with contextlib.suppress(ImportError, AttributeError):
-        from numpy._core import multiarray
-
-        multiarray._set_madvise_hugepage(False)
-
-
 def _worker_runtime() -> None:
     """A worker is one of a process per core: numba's parallel loops run on one thread in it (a
     thread per core in each worker was twice the threads the cores have), and the garbage
@@ -94,7 +80,6 @@ def _worker_runtime() -> None:
     import numba
 
     numba.set_num_threads(1)
-    small_pages()
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
