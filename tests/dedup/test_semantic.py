@@ -595,8 +595,9 @@ def test_stage_tellings_kept_on_disk_until_the_decision_and_cut_back_on_resume(t
     docs = np.arange(2 * len(STAGE_TEXTS))
     have, where = index._spilled(docs)
     assert have.all()
+    files = (index._told_path, index._parts_path)
     for pick in (docs, docs[1::2], docs[[0, 1, 2, 5, 6]]):  # runs on disk, and gaps between them
-        tellings, joined = index._gathered(pick, have[pick], where[pick], [])
+        tellings, joined = semantic._gathered(have[pick], where[pick], [], files, index.dim)
         at = 0
         for d, telling in zip(pick.tolist(), tellings, strict=True):
             rows, lo, hi, (said, names, words, cut) = (first + second)[d].meta[semantic.NAME][2]
@@ -613,7 +614,7 @@ def test_stage_tellings_kept_on_disk_until_the_decision_and_cut_back_on_resume(t
     texts = [r.text for r in first + second]
     told = verifier.tellings([texts[d] for d in np.flatnonzero(~gap)])
     made = [semantic._packed(told[:2]), semantic._packed(told[2:])]
-    tellings, joined = index._gathered(docs, gap, where[gap], made)
+    tellings, joined = semantic._gathered(gap, where[gap], made, files, index.dim)
     assert made == [None, None]  # let go of once copied
     for d, telling in enumerate(tellings):
         rows, lo, hi, (said, names, words, cut) = (first + second)[d].meta[semantic.NAME][2]

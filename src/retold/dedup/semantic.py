@@ -875,7 +875,7 @@ def _one_array(
     """Every telling's sentence vectors in one float32 array (each telling's ``vectors`` becomes a
     view of it, so they are held once), their word counts, and where each telling starts.
     ``joined``: that array already, the tellings' vectors views of it in their order
-    (:func:`_unpacked` makes it so)."""
+    (:func:`_gathered` makes it so)."""
     sizes = np.array([len(t.sentences) for t in tellings], dtype=np.int64)
     starts = np.zeros(len(tellings) + 1, dtype=np.int64)
     np.cumsum(sizes, out=starts[1:])
@@ -1108,25 +1108,86 @@ def _packed(tellings: list[Telling]) -> Packed:
 
 
 def _unpacked(sent: list[Packed | None]) -> tuple[list[Telling], np.ndarray]:
-    """:func:`_packed`'s tellings again, in the order sent, their vectors views of one array.
-    Each block is copied in whole (3,035 copies a telling at a time were 0.6 s of slop-score's
-    decision) and let go of (set to None in ``sent``) once copied, so that the blocks are not all
-    held beside the joined array."""
-    dim = next((p[0].shape[1] for p in sent if p is not None and p[0].ndim == 2), 1)
-    flat = np.zeros((sum(len(p[0]) for p in sent if p is not None), dim), dtype=np.float32)
-    out, at = [], 0
-    for k, block in enumerate(sent):
+    """:func:`_packed`'s tellings again, in the order sent, their vectors views of one array
+    (:func:`_gathered` with none on disk)."""
+    count = sum(len(p[1]) for p in sent if p is not None)
+    return _gathered(np.zeros(count, dtype=bool), np.zeros((0, 4), dtype=np.int64), sent)
+
+
+def _gathered(
+    have: np.ndarray,
+    where: np.ndarray,
+    made: list[Packed | None],
+    files: tuple[Path, Path] | None = None,
+    dim: int = 0,
+) -> tuple[list[Telling], np.ndarray]:
+    """The tellings of a decision's documents in order, their vectors views of one array: those
+    the retold stage made (``have``, at ``where``: :meth:`RetoldIndex._spilled`) read from
+    ``files`` (its vectors, its pickled parts) straight into the array, a run of documents stored
+    one after another in one read; and ``made``'s (:func:`_packed` blocks of the others, in
+    order) copied in, a run of consecutive documents at a time, each block let go of (set to None
+    in ``made``) once copied, so that the blocks are not all held beside the array. A document at
+    a time, each read into an array of its own and then copied again, was 0.75 s of slop-score's
+    5.6 s decision, and the copies held beside the array 175-218 MB of its peak."""
+    rows = np.zeros(len(have), dtype=np.int64)
+    rows[have] = where[:, 1]
+    rows[~have] = [len(part[0]) for block in made if block is not None for part in block[1]]
+    starts = np.zeros(len(have) + 1, dtype=np.int64)
+    np.cumsum(rows, out=starts[1:])
+    dim = dim or next((b[0].shape[1] for b in made if b is not None and b[0].ndim == 2), 1)
+    flat = np.empty((int(starts[-1]), dim), dtype=np.float32)
+    parts: list[tuple[list[str], set[str], np.ndarray, bool] | None] = [None] * len(have)
+    mine = np.flatnonzero(have)
+    if len(mine):
+        assert files is not None
+        # runs of documents whose vectors, and whose parts, lie one after another on disk
+        ends = where[:, 0] + where[:, 1]
+        breaks = (
+            np.flatnonzero(
+                (where[1:, 0] != ends[:-1])
+                | (where[1:, 2] != where[:-1, 2] + where[:-1, 3])
+                | (mine[1:] != mine[:-1] + 1)
+            )
+            + 1
+        )
+        with open(files[0], "rb") as vectors, open(files[1], "rb") as blobs:
+            for lo, hi in zip(np.r_[0, breaks].tolist(), np.r_[breaks, len(mine)].tolist(), strict=True):
+                first, offset = int(where[lo, 0]), int(where[lo, 2])
+                a, b = int(starts[mine[lo]]), int(starts[mine[hi - 1] + 1])
+                vectors.seek(first * 4 * dim)
+                if vectors.readinto(memoryview(flat[a:b]).cast("B")) != (b - a) * 4 * dim:
+                    raise OSError(f"{files[0]} is shorter than its index says")
+                blobs.seek(offset)
+                run = memoryview(blobs.read(int(where[hi - 1, 2] + where[hi - 1, 3]) - offset))
+                for k in range(lo, hi):
+                    at = int(where[k, 2]) - offset
+                    parts[mine[k]] = pickle.loads(run[at : at + int(where[k, 3])])
+    others, taken = np.flatnonzero(~have), 0
+    for k, block in enumerate(made):
+        made[k] = None
         assert block is not None
-        sent[k] = None
-        vectors, parts = block
+        vectors, said = block
         del block
-        flat[at : at + len(vectors)] = vectors.reshape(len(vectors), -1)
-        del vectors
-        for said, names, words, cut in parts:
-            out.append(Telling(said, names, flat[at : at + len(said)], words))
-            out[-1].cut = cut
-            at += len(said)
-    assert at == len(flat)
+        mine = others[taken : taken + len(said)]
+        taken += len(said)
+        for d, part in zip(mine.tolist(), said, strict=True):
+            parts[d] = part
+        # (a run of consecutive documents is one copy: a copy a telling cost 0.6 s on slop-score)
+        breaks = np.flatnonzero(mine[1:] != mine[:-1] + 1) + 1
+        at = 0
+        for lo, hi in zip(np.r_[0, breaks].tolist(), np.r_[breaks, len(mine)].tolist(), strict=True):
+            if hi > lo:  # (none in a block of no tellings)
+                a, b = int(starts[mine[lo]]), int(starts[mine[hi - 1] + 1])
+                flat[a:b] = vectors[at : at + b - a].reshape(b - a, dim)
+                at += b - a
+        del vectors, said
+    assert taken == len(others)
+    out = []
+    for d, part in enumerate(parts):
+        assert part is not None
+        sentences, names, words, cut = part
+        out.append(Telling(sentences, names, flat[starts[d] : starts[d + 1]], words))
+        out[-1].cut = cut
     return out, flat
 
 
@@ -1268,67 +1329,6 @@ class RetoldIndex(LevelIndex):
         at = np.minimum(np.searchsorted(told[:, 0], docs), len(told) - 1)  # (added in order)
         have = told[at, 0] == docs
         return have, told[at[have], 1:]
-
-    def _gathered(
-        self, docs: np.ndarray, have: np.ndarray, where: np.ndarray, made: list[Packed | None]
-    ) -> tuple[list[Telling], np.ndarray]:
-        """The tellings of ``docs`` in order, their vectors views of one array: those the stage
-        made (``have``, at ``where``: :meth:`_spilled`) read from disk straight into it, a run of
-        documents stored one after another in one read, and ``made``'s (blocks of the others,
-        in order) copied in, each block let go of once copied. A document at a time, each into
-        an array of its own and then copied again, was 0.75 s of slop-score's 5.6 s decision."""
-        rows = np.zeros(len(docs), dtype=np.int64)
-        rows[have] = where[:, 1]
-        rows[~have] = [len(part[0]) for block in made if block is not None for part in block[1]]
-        starts = np.zeros(len(docs) + 1, dtype=np.int64)
-        np.cumsum(rows, out=starts[1:])
-        dim = self.dim or next((b[0].shape[1] for b in made if b is not None and b[0].ndim == 2), 1)
-        flat = np.empty((int(starts[-1]), dim), dtype=np.float32)
-        parts: list[tuple[list[str], set[str], np.ndarray, bool] | None] = [None] * len(docs)
-        mine = np.flatnonzero(have)
-        if len(mine):
-            # runs of documents whose vectors, and whose parts, lie one after another on disk
-            ends = where[:, 0] + where[:, 1]
-            breaks = (
-                np.flatnonzero(
-                    (where[1:, 0] != ends[:-1])
-                    | (where[1:, 2] != where[:-1, 2] + where[:-1, 3])
-                    | (mine[1:] != mine[:-1] + 1)
-                )
-                + 1
-            )
-            with open(self._told_path, "rb") as vectors, open(self._parts_path, "rb") as blobs:
-                for lo, hi in zip(np.r_[0, breaks].tolist(), np.r_[breaks, len(mine)].tolist(), strict=True):
-                    first, offset = int(where[lo, 0]), int(where[lo, 2])
-                    a, b = int(starts[mine[lo]]), int(starts[mine[hi - 1] + 1])
-                    vectors.seek(first * 4 * dim)
-                    if vectors.readinto(memoryview(flat[a:b]).cast("B")) != (b - a) * 4 * dim:
-                        raise OSError(f"{self._told_path} is shorter than its index says")
-                    blobs.seek(offset)
-                    run = memoryview(blobs.read(int(where[hi - 1, 2] + where[hi - 1, 3]) - offset))
-                    for k in range(lo, hi):
-                        at = int(where[k, 2]) - offset
-                        parts[mine[k]] = pickle.loads(run[at : at + int(where[k, 3])])
-        others = iter(np.flatnonzero(~have).tolist())
-        for k, block in enumerate(made):
-            made[k] = None
-            assert block is not None
-            vectors, said = block
-            del block
-            at = 0
-            for part in said:
-                d = next(others)
-                flat[starts[d] : starts[d + 1]] = vectors[at : at + len(part[0])].reshape(-1, dim)
-                parts[d] = part
-                at += len(part[0])
-            del vectors, said
-        out = []
-        for d, part in enumerate(parts):
-            assert part is not None
-            sentences, names, words, cut = part
-            out.append(Telling(sentences, names, flat[starts[d] : starts[d + 1]], words))
-            out[-1].cut = cut
-        return out, flat
 
     def vectors_of(self, docs: np.ndarray) -> np.ndarray:
         """The stored whole-text vectors of ``docs`` (each must have one)."""
@@ -1494,10 +1494,9 @@ class RetoldIndex(LevelIndex):
             del found
         _VERIFIERS.clear()  # this process keeps no model past the decision
         del text_of
-        if have is not None and where is not None and have.any():
-            tellings, joined = self._gathered(docs, have, where, made)
-        else:
-            tellings, joined = _unpacked(made)
+        if have is None or where is None:
+            have, where = np.zeros(len(docs), dtype=bool), np.zeros((0, 4), dtype=np.int64)
+        tellings, joined = _gathered(have, where, made, (self._told_path, self._parts_path), self.dim)
         del made
         doc_vectors = self.vectors_of(docs)
         flat, words, starts = _one_array(tellings, joined)
