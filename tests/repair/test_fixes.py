@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import SHARED, requires_shared
+from retold.repair import fixes
 from retold.repair.fixes import FTFY_CONFIG, looks_bad, needs_ftfy, repair_text
 
 
@@ -152,3 +153,23 @@ def test_looks_bad_is_ftfys_search(text: str, pad: int) -> None:
     """The windowed search finds what ftfy's whole-text search finds, wherever the text sits."""
     padded = "x" * pad + text + " y" * pad
     assert looks_bad(padded) == bool(BADNESS_RE.search(padded))
+
+
+_NEEDED = sorted({c for needs in fixes._BADNESS_NEEDS for need in needs for c in need})
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=st.sampled_from(_NEEDED + list("abcXYZ .,?!\n'\"")), max_size=12), st.integers(0, 20))
+def test_looks_bad_skips_only_texts_ftfy_passes(text: str, pad: int) -> None:
+    """The characters-only check that skips the search (``_could_look_bad``) never skips a text
+    BADNESS_RE flags: texts made of the very characters its classes name."""
+    padded = "x" * pad + text
+    assert looks_bad(padded) == bool(BADNESS_RE.search(padded))
+
+
+def test_a_clean_storys_punctuation_skips_the_search() -> None:
+    """Curly quotes, dashes and an ellipsis cannot make a match (what
+    lets a clean LLM story skip the search); a mojibake pair can."""
+    assert not fixes._could_look_bad(frozenset("“”‘’—–…"))
+    assert fixes._could_look_bad(frozenset("√©"))
+    assert len(fixes._BADNESS_NEEDS) > 30 and all(fixes._BADNESS_NEEDS)

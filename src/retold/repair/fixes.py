@@ -22,6 +22,7 @@ result only when the word stops looking bad.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -62,6 +63,7 @@ _MAC_CONT = "".join(bytes([b]).decode("mac_roman") for b in range(0x80, 0xC0))
 _MACROMAN_PAIR_RE = re.compile(f"[{re.escape(_MAC_LEAD)}][{re.escape(_MAC_CONT)}]")
 _EDGE_PUNCT = "\"'“”‘’«»()[]{}<>,;:!?."
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+_ASCII_RUN = re.compile(r"[\x00-\x7f]+")
 #: Every match of ftfy's BADNESS_RE holds a non-ASCII character (each of its character classes is
 #: non-ASCII; tests/repair check it) and is at most 7 characters long, so it lies within this many
 #: characters of one. Searching only there: 110 µs instead of 940 µs on a 7,800-character LLM story
@@ -69,12 +71,80 @@ _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 _BADNESS_REACH = 8
 
 
+def _needed_characters(pattern: re.Pattern[str]) -> list[list[frozenset[str]]]:
+    """For each alternative of ``pattern``, the sets of non-ASCII characters of which any match of
+    it holds one each (a position an ASCII character may fill is left out: a text is taken to hold
+    every ASCII character). What the parse does not make out (a negated class, a category, an
+    optional part) adds no set, so the list errs towards "could match"."""
+    import re._parser as parser  # (Python's own parse of a pattern: sre_parse before 3.11)
+
+    if pattern.flags & re.IGNORECASE:
+        return [[]]
+
+    def accepted(op: object, arg: object) -> frozenset[str] | None:
+        if op is parser.LITERAL:
+            return frozenset(chr(arg))  # type: ignore[arg-type]
+        if op is not parser.IN:
+            return None
+        out: set[str] = set()
+        for item, value in arg:  # type: ignore[attr-defined]
+            if item is parser.LITERAL:
+                out.add(chr(value))
+            elif item is parser.RANGE:
+                out.update(map(chr, range(value[0], value[1] + 1)))
+            else:
+                return None
+        return frozenset(out)
+
+    def needed(items: list[tuple[object, object]]) -> list[frozenset[str]]:
+        out = []
+        for op, arg in items:
+            if op in (parser.MAX_REPEAT, parser.MIN_REPEAT) and arg[0] >= 1:  # type: ignore[index]
+                out += needed(list(arg[2]))  # type: ignore[index]
+            elif op is parser.SUBPATTERN:
+                out += needed(list(arg[-1]))  # type: ignore[index]
+            elif (chars := accepted(op, arg)) is not None and all(ord(c) >= 128 for c in chars):
+                out.append(chars)
+        return out
+
+    items = list(parser.parse(pattern.pattern, pattern.flags))
+    if len(items) == 1 and items[0][0] is parser.BRANCH:
+        return [needed(list(b)) for b in items[0][1][1]]
+    return [needed(items)]
+
+
+_BADNESS_NEEDS = _needed_characters(BADNESS_RE)
+
+
+@functools.lru_cache(maxsize=4096)
+def _could_look_bad(chars: frozenset[str]) -> bool:
+    """Whether a text whose non-ASCII characters are ``chars`` could match ftfy's BADNESS_RE: some
+    alternative of it finds a character of each set it needs. A clean LLM story's curly quotes and
+    dashes never can (2,737 of slop-score's 3,035 stories, 8,705 of 9,049 pieces): its search
+    is skipped (0.58 -> 0.32 s for slop-score's stories on one core)."""
+    return any(all(not need.isdisjoint(chars) for need in needs) for needs in _BADNESS_NEEDS)
+
+
 def looks_bad(text: str) -> bool:
-    """ftfy's ``is_bad`` (``BADNESS_RE.search``), searched only around non-ASCII characters.
+    """ftfy's ``is_bad`` (``BADNESS_RE.search``), searched only around non-ASCII characters, and
+    not at all where those characters cannot make a match (:func:`_could_look_bad`).
 
     >>> looks_bad("plain “curly” text"), looks_bad("caf√© and more")
     (False, True)
     """
+    return _looks_bad(text, _non_ascii(text))
+
+
+def _non_ascii(text: str) -> frozenset[str]:
+    """The text's non-ASCII characters (one pass: 16 µs for a 7,800-character story, where its
+    runs' matches took 90 µs)."""
+    return frozenset(_ASCII_RUN.sub("", text)) if not text.isascii() else frozenset()
+
+
+def _looks_bad(text: str, chars: frozenset[str]) -> bool:
+    """:func:`looks_bad`, given the text's non-ASCII characters."""
+    if not chars or not _could_look_bad(chars):
+        return False
     end = len(text)
     lo = hi = -1
     for run in _NON_ASCII_RUN.finditer(text):
@@ -95,12 +165,13 @@ def needs_ftfy(text: str) -> bool:
     >>> needs_ftfy("caf√©")
     True
     """
+    chars = _non_ascii(text)  # (the searches that need a non-ASCII character run only where one is)
     return bool(
-        looks_bad(text)
+        _looks_bad(text, chars)
         or _TRIGGER_RE.search(text)
         or ("&" in text and HTML_ENTITY_RE.search(text))
-        or _LINE_START_BAD_RE.search(text)
-        or _MACROMAN_PAIR_RE.search(text)
+        or (not chars.isdisjoint("ÃÂ") and _LINE_START_BAD_RE.search(text))
+        or (not chars.isdisjoint(_MAC_LEAD) and _MACROMAN_PAIR_RE.search(text))
         or not unicodedata.is_normalized("NFC", text)
     )
 
