@@ -211,8 +211,13 @@ def _exact(base: np.ndarray, queries: np.ndarray, k: int, self_at: int) -> tuple
     """``self_at`` >= 0: the queries are the base's rows from ``self_at`` on, and each skips itself."""
     cols, vals = [], []
     step = max(64, min(_BLOCK, _BLOCK_BYTES // (4 * max(1, len(base)))))  # rows are independent
+    # one buffer for every block's products: a fresh array each block was fresh pages from the
+    # system each time (memory blocks over 128 KiB go back at once), and their faults were a
+    # third of the search (pieces' 9,049 documents: 0.73 s, 0.34 s of it in the kernel)
+    room = np.empty(min(step, len(queries)) * len(base), dtype=np.result_type(queries, base))
     for lo in range(0, len(queries), step):
-        block = queries[lo : lo + step] @ base.T
+        asked = queries[lo : lo + step]
+        block = np.matmul(asked, base.T, out=room[: len(asked) * len(base)].reshape(len(asked), len(base)))
         if self_at >= 0:
             rows = np.arange(lo, min(lo + step, len(queries)))
             block[rows - lo, rows + self_at] = -np.inf
