@@ -156,14 +156,18 @@ class Pass:
 
 
 def _give_back_freed_memory() -> None:
-    """Fix glibc's mmap threshold at its initial 128 KiB (``mallopt(M_MMAP_THRESHOLD)``).
+    """Fix glibc's mmap threshold at 1 MiB (``mallopt(M_MMAP_THRESHOLD)``).
 
     glibc raises the threshold each time a large block is freed, up to 32 MiB, so that later
     blocks of up to that size come from the heap, where a freed one stays in the process. A run
     frees many such blocks (the retold level's sentence vectors arrive from the workers 16 MB at a
     time, then move into one array): measured on 5,000 rewrites of slop-score stories, the level's
-    peak RSS 1,330 MB with the dynamic threshold, 1,106 MB with it fixed, the same time. The same
-    as ``MALLOC_MMAP_THRESHOLD_=131072``; elsewhere than glibc, nothing."""
+    peak RSS 1,330 MB with the dynamic threshold, 1,106 MB with it fixed at 128 KiB, the same time.
+    At 128 KiB, though, each of the many quarter-megabyte arrays of the neighbour searches (a
+    cell's rows, a chunk's probes) was fresh pages from the system, faulted in and handed back:
+    at 1 MiB the retold level's process spent 0.5 s less in the kernel on bench_retold's pieces
+    and slop-score (3 interleaved runs each: 2.2-2.7 s against 2.6-3.1 s), for 4-6 MB more peak
+    memory. The same as ``MALLOC_MMAP_THRESHOLD_=1048576``; elsewhere than glibc, nothing."""
     global _MALLOC_SET
     if _MALLOC_SET or not sys.platform.startswith("linux"):
         return
@@ -171,9 +175,10 @@ def _give_back_freed_memory() -> None:
     import ctypes
 
     with contextlib.suppress(OSError, AttributeError):  # musl and other C libraries: nothing to set
-        ctypes.CDLL("libc.so.6").mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD (malloc.h)
+        ctypes.CDLL("libc.so.6").mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD (malloc.h)
 
 
+MMAP_THRESHOLD = 1 << 20
 _MALLOC_SET = False
 
 
