@@ -23,6 +23,21 @@ def test_resolve_model_and_cache_dir(monkeypatch, tmp_path: Path) -> None:
     assert cache_dir() == tmp_path / "c"
 
 
+def test_normalise_is_the_plain_formula_bit_for_bit() -> None:
+    """Block by block, the same bits as ``m / np.linalg.norm(m, axis=1)`` over the whole matrix
+    (more rows than a block, zero and tiny rows, float64 given)."""
+    rng = np.random.default_rng(7)
+    m = (rng.standard_normal((9000, 64)) * rng.random((9000, 1)) ** 8).astype(np.float32)
+    m[[3, 4500]] = 0.0
+    m[5, :2] = np.float32(1e-30)
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    plain = np.divide(m, norms, out=np.zeros_like(m), where=norms > 0)
+    for given in (m, m.astype(np.float64)):
+        assert normalise(given).dtype == np.float32
+        assert np.array_equal(normalise(given).view(np.uint32), plain.view(np.uint32))
+    assert normalise(np.zeros((0, 4))).shape == (0, 4)
+
+
 def test_normalise_keeps_zero_rows() -> None:
     out = normalise(np.array([[3.0, 4.0], [0.0, 0.0]]))
     assert out.dtype == np.float32
