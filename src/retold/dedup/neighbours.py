@@ -212,8 +212,9 @@ def _exact(base: np.ndarray, queries: np.ndarray, k: int, self_at: int) -> tuple
     cols, vals = [], []
     step = max(64, min(_BLOCK, _BLOCK_BYTES // (4 * max(1, len(base)))))  # rows are independent
     # one buffer for every block's products: a fresh array each block was fresh pages from the
-    # system each time (memory blocks over 128 KiB go back at once), and their faults were a
-    # third of the search (pieces' 9,049 documents: 0.73 s, 0.34 s of it in the kernel)
+    # system each time (a run hands blocks past its mmap threshold back at once: engine/local),
+    # and their faults a third of the search (pieces' 9,049 documents: 0.73 s, 0.34 s of it in
+    # the kernel)
     room = np.empty(min(step, len(queries)) * len(base), dtype=np.result_type(queries, base))
     for lo in range(0, len(queries), step):
         asked = queries[lo : lo + step]
@@ -342,8 +343,8 @@ class _Cells:
         queries that probe it, the rows' vectors, those queries' vectors, room for their products)
         a chunk of queries at a time; ``probes``: which of each query's cells, nearest first. The
         arrays are buffers made once for the block, filled again for the next: fresh arrays for
-        each cell were fresh pages from the system each time (a run gives memory blocks over
-        128 KiB back at once), and zeroing them took a third of the search."""
+        each cell were fresh pages from the system each time (a run hands blocks past its mmap
+        threshold back at once: engine/local), and zeroing them took a third of the search."""
         _, probe = self.quantiser.search(block, min(PROBES, self.cells))
         probe = np.ascontiguousarray(probe[:, probes])
         flat = probe.ravel()
