@@ -121,10 +121,14 @@ def test_possessive_cut_as_the_regex_cuts_it() -> None:
 
 
 def test_sentence_names_and_mentions_in_one_pass_equal_the_two_passes() -> None:
-    """One pass over each sentence's capitalised words gives what :func:`sentence_names` and
+    """One pass over each sentence's capitalised words gives what each sentence's own names and
     :func:`mentions` of the joined sentences give: odd marks at a sentence's edges, possessives,
     aliases ("Marc" in "Marco"), a name that starts a sentence after a letter."""
-    from retold.dedup.names import mentions, sentence_names, sentence_names_and_mentions
+    from retold.dedup.names import _aliases, _canonical_in, mentions, sentence_names_and_mentions
+
+    def sentence_names(sentences: list[str], names: set[str]) -> list[frozenset[str]]:
+        canon = _aliases(names)  # each sentence read on its own
+        return [_canonical_in(s, canon) for s in sentences]
 
     texts = [
         STORY,
