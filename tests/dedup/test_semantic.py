@@ -395,6 +395,9 @@ def test_centred_rows_are_numpys_float64_centring_bit_for_bit() -> None:
     by_numpy = vectors.astype(np.float64) - centre
     by_numpy /= np.maximum(np.linalg.norm(by_numpy, axis=1, keepdims=True), 1e-12)
     assert np.array_equal(_centred(vectors, centre), by_numpy.astype(np.float32))
+    again = vectors.copy()
+    assert _centred(again, centre, in_place=True) is again
+    assert np.array_equal(again, by_numpy.astype(np.float32))
 
 
 def test_tellings_joined_from_the_workers_blocks_as_by_copying() -> None:
@@ -421,6 +424,23 @@ def test_tellings_joined_from_the_workers_blocks_as_by_copying() -> None:
     shuffled = _unpacked(list(sent))[0][::-1]  # not one array's rows in order: copied
     flat, _, starts = _one_array(shuffled)
     assert np.array_equal(flat[: starts[1]], last) and len(flat) == 16
+
+
+def test_packed_tellings_keep_their_one_array() -> None:
+    """Tellings whose vectors are consecutive rows of one array are sent as those rows, not a
+    copy; any other tellings' vectors are copied into one array. Both give the same rows."""
+    from retold.dedup.semantic import Telling, _packed
+
+    rng = np.random.default_rng(2)
+    rows = rng.standard_normal((12, 8)).astype(np.float32)
+    cuts = [(0, 3), (3, 3), (3, 7), (7, 12)]  # one telling without sentences
+    told = [Telling(["a b c"] * (hi - lo), set(), rows[lo:hi]) for lo, hi in cuts]
+    sent, _ = _packed(told[1:])
+    assert np.shares_memory(sent, rows) and np.array_equal(sent, rows[3:])
+    for order in (told[::-1], [told[0], told[3]], [*told[:2], Telling(["a b c"], set(), rows[3:4].copy())]):
+        sent, _ = _packed(order)
+        assert not np.shares_memory(sent, rows)
+        assert np.array_equal(sent, np.concatenate([t.vectors for t in order]))
 
 
 def test_english_words_kept_in_the_cache_folder(monkeypatch, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -36,6 +36,16 @@ def test_normalise_is_the_plain_formula_bit_for_bit() -> None:
         assert normalise(given).dtype == np.float32
         assert np.array_equal(normalise(given).view(np.uint32), plain.view(np.uint32))
     assert normalise(np.zeros((0, 4))).shape == (0, 4)
+    mine = m.copy()
+    mine[7, 3] = np.nan  # a NaN row is zero in a new array: in place too
+    expected = plain.copy()
+    expected[7] = 0.0
+    assert normalise(mine, in_place=True) is mine
+    assert np.array_equal(mine.view(np.uint32), expected.view(np.uint32))
+    before = m.copy()
+    view = m[::2]  # not contiguous: a new array, the given one untouched
+    assert np.array_equal(normalise(view, in_place=True), plain[::2])
+    assert np.array_equal(m.view(np.uint32), before.view(np.uint32))
 
 
 def test_normalise_keeps_zero_rows() -> None:

@@ -159,7 +159,7 @@ class StaticEmbedder:
         unk = getattr(self.model, "unk_token_id", None)  # model2vec leaves unknown tokens out
         unk = -1 if unk is None else int(unk)
         texts = list(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        out = None  # (the pooled rows themselves where every text is split: no second array)
         whole = [
             i
             for i, t in enumerate(texts)
@@ -171,9 +171,12 @@ class StaticEmbedder:
         if split:
             with self._lock:
                 flat, offsets = self._word_numbers([texts[i] for i in split])
-                out[split] = _pool_words(
-                    flat, offsets, self._starts, self._lengths, self._ids, self._table, unk
-                )
+                pooled = _pool_words(flat, offsets, self._starts, self._lengths, self._ids, self._table, unk)
+                if len(split) == len(texts):
+                    out = pooled
+                else:
+                    out = np.zeros((len(texts), self.dim), dtype=np.float32)
+                    out[split] = pooled
                 if tally is not None and len(flat):
                     assert sums is not None
                     sums[split] = _summed(self._tallied(tally), flat, offsets)
@@ -191,10 +194,13 @@ class StaticEmbedder:
         if whole:
             flat, offsets = self._token_ids([texts[i] for i in whole])
             each = np.arange(len(flat), dtype=np.int64)  # every token its own word
+            if out is None:
+                out = np.zeros((len(texts), self.dim), dtype=np.float32)
             out[whole] = _pool_words(each, offsets, each, np.ones_like(each), flat, self._table, unk)
         if grouped is not None:
-            grouped = (normalise(grouped[0]), grouped[1])
-        return normalise(out), sums, grouped
+            grouped = (normalise(grouped[0], in_place=True), grouped[1])
+        assert out is not None
+        return normalise(out, in_place=True), sums, grouped
 
     def _tallied(self, tally: Callable[[list[str]], np.ndarray]) -> np.ndarray:
         """``tally``'s rows for every word of the word table, by word number (new words tallied
