@@ -233,3 +233,26 @@ def test_texts_split_as_one_between_marks_no_text_holds() -> None:
         want = alone[[texts.index(t) for t in batch if t in texts]]
         got = model.encode(batch)[: len(want)]
         assert np.array_equal(got, want), batch
+
+
+def test_runs_pooled_in_the_texts_pass_as_alone() -> None:
+    """A run of texts pooled in the texts' own pass has the bits of the run pooled as one text,
+    and each text those of its own pooling (unknown tokens, empty texts and empty runs included)."""
+    from retold.embed.static import _pool_runs, _pool_words
+
+    rng = np.random.default_rng(3)
+    table = rng.standard_normal((50, 16)).astype(np.float32)
+    lengths = rng.integers(1, 4, size=30)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    ids = rng.integers(0, 50, size=int(lengths.sum())).astype(np.int64)
+    words = rng.integers(0, 5, size=12)  # words a text, some none
+    offsets = np.concatenate([[0], np.cumsum(words)]).astype(np.int64)
+    flat = rng.integers(0, 30, size=int(offsets[-1])).astype(np.int64)
+    runs = np.array([0, 3, 3, 7, 12], dtype=np.int64)
+    unk = int(ids[0])
+    texts, whole = _pool_runs(flat, offsets, runs, starts, lengths, ids, table, unk)
+    alone = _pool_words(flat, offsets, starts, lengths, ids, table, unk)
+    assert np.array_equal(texts.view(np.uint32), alone.view(np.uint32))
+    as_one = _pool_words(flat, offsets[runs], starts, lengths, ids, table, unk)
+    assert np.array_equal(whole.view(np.uint32), as_one.view(np.uint32))
+    assert not whole[1].any()

@@ -171,7 +171,21 @@ class StaticEmbedder:
         if split:
             with self._lock:
                 flat, offsets = self._word_numbers([texts[i] for i in split])
-                pooled = _pool_words(flat, offsets, self._starts, self._lengths, self._ids, self._table, unk)
+                if grouped is not None and runs is not None:
+                    # each run's words: from its first split text's first word to the next run's
+                    # (consecutive: pooled in the texts' pass); a run with a text not split is not
+                    # pooled
+                    is_split = np.zeros(len(texts), dtype=np.int64)
+                    is_split[split] = 1
+                    before = np.concatenate([[0], np.cumsum(is_split)])  # split texts before each
+                    pooled, grouped_rows = _pool_runs(
+                        flat, offsets, before[runs], self._starts, self._lengths, self._ids, self._table, unk
+                    )
+                    grouped = (grouped_rows, (before[runs[1:]] - before[runs[:-1]]) == np.diff(runs))
+                else:
+                    pooled = _pool_words(
+                        flat, offsets, self._starts, self._lengths, self._ids, self._table, unk
+                    )
                 if len(split) == len(texts):
                     out = pooled
                 else:
@@ -180,17 +194,6 @@ class StaticEmbedder:
                 if tally is not None and len(flat):
                     assert sums is not None
                     sums[split] = _summed(self._tallied(tally), flat, offsets)
-                if grouped is not None and runs is not None:
-                    # each run's words: from its first split text's first word to the next run's
-                    # (consecutive, so one pooling pass); a run with a text not split is not pooled
-                    is_split = np.zeros(len(texts), dtype=np.int64)
-                    is_split[split] = 1
-                    before = np.concatenate([[0], np.cumsum(is_split)])  # split texts before each
-                    at = offsets[before[runs]]
-                    grouped[0][:] = _pool_words(
-                        flat, at, self._starts, self._lengths, self._ids, self._table, unk
-                    )
-                    grouped[1][:] = (before[runs[1:]] - before[runs[:-1]]) == np.diff(runs)
         if whole:
             flat, offsets = self._token_ids([texts[i] for i in whole])
             each = np.arange(len(flat), dtype=np.int64)  # every token its own word
@@ -274,7 +277,8 @@ class StaticEmbedder:
             ((m, j) for m in _MARKS if (j := f" {m} ".join(texts)).count(m) == len(texts) - 1), (None, "")
         )
         if mark is not None and texts:
-            numbers = np.array(list(map(known.__getitem__, joined.split())), dtype=np.int64)
+            pieces = joined.split()
+            numbers = np.fromiter(map(known.__getitem__, pieces), dtype=np.int64, count=len(pieces))
             at = np.flatnonzero(numbers == known[mark])
             offsets[1:] = np.append(at, len(numbers)) - np.arange(len(texts))  # the marks left out
             flat = np.delete(numbers, at)
@@ -384,6 +388,43 @@ def _pool_words(flat, offsets, starts, lengths, ids, table, unk):  # type: ignor
             for k in range(dim):
                 row[k] /= count
     return out
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _pool_runs(flat, offsets, runs, starts, lengths, ids, table, unk):  # type: ignore[no-untyped-def]
+    """:func:`_pool_words` of each text and, in the same pass, of each run of consecutive texts
+    (``runs[g]:runs[g + 1]``) as one text: every row adds the same tokens in the same order as
+    :func:`_pool_words` of it alone, so the same bits, with the tokens read once (a second pass
+    over a document's words for its whole-text vector was a third of the pooling's time)."""
+    n = offsets.shape[0] - 1
+    dim = table.shape[1]
+    out = np.zeros((n, dim), dtype=np.float32)
+    whole = np.zeros((runs.shape[0] - 1, dim), dtype=np.float32)
+    for g in prange(runs.shape[0] - 1):
+        total = 0
+        grow = whole[g]
+        for d in range(runs[g], runs[g + 1]):
+            count = 0
+            row = out[d]
+            for p in range(offsets[d], offsets[d + 1]):
+                word = flat[p]
+                for t in range(starts[word], starts[word] + lengths[word]):
+                    token = ids[t]
+                    if token == unk:
+                        continue
+                    vector = table[token]
+                    for k in range(dim):
+                        row[k] += vector[k]
+                        grow[k] += vector[k]
+                    count += 1
+            if count:
+                for k in range(dim):
+                    row[k] /= count
+            total += count
+        if total:
+            for k in range(dim):
+                grow[k] /= total
+    return out, whole
 
 
 def _own_model(path: Path) -> object:
