@@ -8,7 +8,7 @@ import json
 import re
 
 from conftest import SHARED
-from retold.text import WORD, _counted_words, _pieces, sentences, word_count
+from retold.text import WORD, _counted_words, _pieces, counted_sentences_each, sentences, word_count
 
 
 def test_sentences_keep_quotes_and_join_fragments() -> None:
@@ -97,3 +97,35 @@ def test_sentence_end_matches_as_its_plain_form_on_random_text() -> None:
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 30)))
         ours = [(m.span(), m.lastindex, m.span(1)) for m in _SENTENCE_END.finditer(text)]
         assert ours == [(m.span(), m.lastindex, m.span(1)) for m in plain.finditer(text)], text
+
+
+def _plain_counted(text: str) -> tuple[list[str], list[int]]:
+    """What ``counted_sentences`` gives, the plain way: each piece stripped, counted by WORD."""
+    out: list[str] = []
+    counts: list[int] = []
+    for part in _pieces(text):
+        part = part.strip()
+        if part:
+            words = len(WORD.findall(part))
+            if out and words < 3:
+                out[-1] += " " + part
+                counts[-1] += words
+            else:
+                out.append(part)
+                counts.append(words)
+    return out, counts
+
+
+def test_words_counted_over_code_points_as_by_the_regex() -> None:
+    """The code-point count of each piece's words is WORD's, on ../shared's texts, the edge cases
+    and random text over letters of several scripts, digits, the inner marks, underscores,
+    whitespace, sentence ends and characters past the Basic Multilingual Plane."""
+    import random
+
+    texts = _texts()
+    assert counted_sentences_each(texts) == [_plain_counted(t) for t in texts]
+    alphabet = [*"aZé ß²٣_5'’-‐ \t\n.!?…\"”Жж中ǅⅣ\u0301", "𝐀", "😀", "𐐷", "\ud800", ". ", "\n\n"]
+    rng = random.Random(5)
+    for _ in range(300):
+        batch = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 60))) for _ in range(5)]
+        assert counted_sentences_each(batch) == [_plain_counted(t) for t in batch], batch

@@ -67,7 +67,7 @@ from retold.dedup.neighbours import Neighbours, Rows, one_blas_thread
 from retold.options import option
 from retold.records import Record
 from retold.stages import BatchStage
-from retold.text import WORD, PieceValues, counted_sentences, word_count
+from retold.text import WORD, PieceValues, counted_sentences_each, word_count
 
 if TYPE_CHECKING:
     from retold.dedup.saved import SavedIndex
@@ -761,7 +761,7 @@ class Verifier:
     def _tellings(
         self, texts: list[str], names: list[set[str]] | None = None, masked: list[str] | None = None
     ) -> tuple[list[Telling], list[np.ndarray | None]]:
-        counted = [counted_sentences(t) for t in texts]
+        counted = counted_sentences_each(texts)
         parts = [ss[:MAX_SENTENCES] if ss else [t] for (ss, _), t in zip(counted, texts, strict=True)]
         words = [
             c[:MAX_SENTENCES] if c else [word_count(t)] for (_, c), t in zip(counted, texts, strict=True)
