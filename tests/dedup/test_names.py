@@ -85,7 +85,6 @@ def test_name_patterns_match_as_their_plain_lookbehind_forms() -> None:
 
     capitalised, upper = n._CAPITALISED, n._UPPER
     plain = {
-        n._INSIDE: re.compile(rf"(?<=[\w,;)\]])[ \t]+({capitalised})"),
         n._BOUNDARY: re.compile(r"[.!?…][\"'»”’)\]]*\s+|\n\s*\n"),
         n._CAPITAL_RUN: re.compile(rf"(?<![^\W\d_])(?<![^\W\d_]['’-]){capitalised}"),
         n._CAPITAL_WORD: re.compile(rf"(?<![\w'’-]){capitalised}(?:['’]s)?(?![\w'’-])"),
@@ -104,6 +103,9 @@ def test_name_patterns_match_as_their_plain_lookbehind_forms() -> None:
         "d’Artagnan’s",
         "5 Ab",
     ]
+    inside = re.compile(rf"(?<=[\w,;)\]])[ \t]+({capitalised})")
+    for text in [*texts, "x,  \t Ab", "x \n  Ab", "  Ab", "x)\t\tÉb c", "x  y   Z"]:
+        assert sorted(n._inside_words(text)) == sorted(inside.findall(text)), text
     for ours, theirs in plain.items():
         for text in texts:
             found = [(m.span(), m.groups()) for m in ours.finditer(text)]
