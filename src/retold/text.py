@@ -94,7 +94,7 @@ def counted_sentences_each(texts: list[str]) -> list[tuple[list[str], list[int]]
         hi += [base + b for _, b in mine]
         base += len(text)
     counts = _span_words(
-        _code_points("".join(texts)), np.array(lo, dtype=np.int64), np.array(hi, dtype=np.int64), _classes()
+        code_points("".join(texts)), np.array(lo, dtype=np.int64), np.array(hi, dtype=np.int64), _classes()
     ).tolist()
     found: list[tuple[list[str], list[int]]] = []
     at = 0
@@ -131,7 +131,7 @@ def _piece_spans(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def _code_points(text: str) -> np.ndarray:
+def code_points(text: str) -> np.ndarray:
     """The text's code points (a lone surrogate as itself)."""
     return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
 
@@ -147,7 +147,7 @@ def _classes() -> np.ndarray:
     :data:`_JOINER` for ``'’-``, else 0."""
     codes = np.arange(0x10000, dtype=np.uint32)
     plane = codes.tobytes().decode("utf-32-le", "surrogatepass")
-    marked = _code_points(re.sub(r"[^\W\d_]", "\x00", plane))
+    marked = code_points(re.sub(r"[^\W\d_]", "\x00", plane))
     out = (marked != codes).astype(np.uint8) * _LETTER
     out[[ord(c) for c in "'’-"]] = _JOINER
     return out

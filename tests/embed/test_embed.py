@@ -222,14 +222,13 @@ def test_new_words_joined_give_each_words_own_tokens(monkeypatch) -> None:  # ty
 
 
 @needs_model
-def test_texts_split_as_one_between_marks_no_text_holds() -> None:
-    """A batch is split as one text, joined by a mark that none of its texts holds: texts that
-    hold the first marks (or all: then each text is split apart), empty texts and single texts
-    give each text's own vector, the one it gets alone."""
+def test_texts_of_a_batch_get_the_vectors_they_get_alone() -> None:
+    """A batch's words are numbered in one pass over all its texts: empty texts, texts of odd
+    characters and single texts give each text's own vector, the one it gets alone."""
     model = load()
     texts = ["The spy sat.", "", "   ", "a \x02 b", "x\ufdd8y the end", "one", "two words"]
     alone = np.concatenate([model.encode([t]) for t in texts])
-    for batch in (texts, texts[3:], [texts[5]], [*texts, "".join(static._MARKS)]):
+    for batch in (texts, texts[3:], [texts[5]], [*texts, "\x02\ufdd8\ufdd9 𝐀😀"]):
         want = alone[[texts.index(t) for t in batch if t in texts]]
         got = model.encode(batch)[: len(want)]
         assert np.array_equal(got, want), batch
@@ -256,3 +255,31 @@ def test_runs_pooled_in_the_texts_pass_as_alone() -> None:
     as_one = _pool_words(flat, offsets[runs], starts, lengths, ids, table, unk)
     assert np.array_equal(whole.view(np.uint32), as_one.view(np.uint32))
     assert not whole[1].any()
+
+
+def test_code_words_number_words_as_a_dict_of_split_words() -> None:
+    """The code-point word table numbers ``str.split()``'s words as a dict numbering each new word
+    when first met would, across calls, whatever room it starts with (every growth path taken):
+    every kind of space, letters past the Basic Multilingual Plane, a lone surrogate, empty
+    texts."""
+    import random
+
+    from retold.embed.static import _CodeWords
+
+    alphabet = [*"ab cé\t\n\xa0\u2000\u3000\x1c\x85\u2028Жж中-'", "𝐀", "😀", "\ud800", "  ", "the ", "word "]
+    rng = random.Random(8)
+    for room in ("tiny", "default"):
+        table, reference = _CodeWords(), {}
+        if room == "tiny":
+            table.slots = np.full(2, -1, dtype=np.int64)
+            table.arena = np.zeros(1, dtype=np.uint32)
+            table.words = np.zeros((1, 2), dtype=np.int64)
+        for _ in range(60):
+            texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 40))) for _ in range(8)]
+            flat, offsets = table.numbers(texts)
+            words = [t.split() for t in texts]
+            expected = [reference.setdefault(w, len(reference)) for ws in words for w in ws]
+            assert flat.tolist() == expected
+            assert offsets.tolist() == np.cumsum([0, *map(len, words)]).tolist()
+        assert table.by_number == list(reference)
+        assert len(table) == len(reference)
