@@ -678,3 +678,31 @@ def test_same_words_without_a_split_only_where_they_are() -> None:
         assert _same_words(masked, whole) == same, text
         seen[same] += 1
     assert min(seen.values()) > 50  # both kinds met
+
+
+def test_prefix_shares_through_the_word_table_as_the_plain_share() -> None:
+    """Each text's English share of its first characters, through the static model's word table,
+    is ``english_share`` of the prefix itself: English and Russian stories, names masked, prefixes
+    cut inside a word, at a space, after a newline, texts shorter and exactly as long."""
+    import random
+
+    from retold.dedup.semantic import SHARE_PREFIX, english_share, prefix_shares
+    from retold.embed import load
+
+    model = load()
+    rng = random.Random(9)
+    words = ["The", "cat", "someone", "sat", "Кошка", "сидела", "on", "the", "mat.", "well-known", "9:30"]
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randrange(0, 700))) for _ in range(40)]
+    texts += ["x" * SHARE_PREFIX, "x" * (SHARE_PREFIX - 1) + " the", "a\n" * SHARE_PREFIX, "", "   "]
+    texts += [t[:k] + "\n" + t[k:] for t in texts[:10] for k in (SHARE_PREFIX - 3, SHARE_PREFIX)]
+    path = SHARED / "data" / "tinystories_ru" / "stories.jsonl.gz"
+    if path.exists():
+        import gzip
+
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            texts += [json.loads(line)["story"] for line, _ in zip(fh, range(200), strict=False)]
+        assert english_share(texts[-1]) < 0.1
+    for batch in (texts, texts[::-1], texts[:1]):
+        got = prefix_shares(batch, model)
+        assert got.tolist() == [english_share(t[:SHARE_PREFIX]) for t in batch]
+    assert prefix_shares(texts, None).tolist() == [english_share(t[:SHARE_PREFIX]) for t in texts]

@@ -301,6 +301,31 @@ def _piece_tally(piece: str) -> tuple[int, int, int]:
     return len(found), sum(map(_english_words().__contains__, found)), found.count(PLACEHOLDER)
 
 
+def prefix_shares(texts: list[str], model: Any = None) -> np.ndarray:
+    """:func:`english_share` of each text's first :data:`SHARE_PREFIX` characters, through the
+    static ``model``'s word table where it splits words (each distinct word tallied once, the
+    words looked up in one pass over the code points: pieces' shares 0.6 -> 0.1 s on a core).
+    A prefix's last piece, maybe a word cut short, is tallied on its own (``_TALLIED``), so that
+    the table holds whole words only; a text's tallies are the sums of its pieces'."""
+    if not getattr(model, "splits_words", False):
+        return np.array([english_share(t[:SHARE_PREFIX]) for t in texts], dtype=np.float64)
+    heads: list[str] = []
+    tails: list[str] = []
+    for text in texts:
+        if len(text) <= SHARE_PREFIX:
+            heads.append(text)
+            tails.append("")
+        else:  # (the pieces before the last whitespace, and the last)
+            parts = text[:SHARE_PREFIX].rsplit(None, 1)
+            heads.append(parts[0] if len(parts) == 2 else "")
+            tails.append(parts[-1] if parts else "")
+    counts = model.word_tallies(heads, english_tally)
+    for k, tail in enumerate(tails):
+        if tail:
+            counts[k] += _piece_tallies([tail])
+    return english_shares(counts)
+
+
 def english_shares(counts: np.ndarray) -> np.ndarray:
     """:func:`english_share` from each text's :func:`english_tally` sums."""
     found, hits, masks = counts[:, 0], counts[:, 1], counts[:, 2]
@@ -365,7 +390,7 @@ class RetoldEmbed(BatchStage):
         names = [find_names(r.text) for r in todo]
         texts = [mask_names(r.text, n) for r, n in zip(todo, names, strict=True)]  # masked()
         if self.english_only:
-            covered = [english_share(t[:SHARE_PREFIX]) >= ENGLISH_SHARE for t in texts]
+            covered = (prefix_shares(texts, self.embedder) >= ENGLISH_SHARE).tolist()
         else:
             covered = [True] * len(todo)
         for space, model in ((SEMANTIC, self.embedder), (LEXICAL, self.lexical)):

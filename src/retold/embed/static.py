@@ -122,6 +122,16 @@ class StaticEmbedder:
         vectors, sums, whole = self._encode(texts, tally, runs)
         return (vectors, sums, None, None) if whole is None else (vectors, sums, whole[0], whole[1])
 
+    def word_tallies(self, texts: list[str], tally: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        """For each text, the sum of ``tally``'s rows over its whitespace-split words (as
+        :meth:`encode_tallied` sums them), through the word table, which must split words
+        (:attr:`splits_words`): each distinct word tallied once while the table lasts."""
+        if not texts:
+            return np.zeros((0, np.asarray(tally([])).shape[-1]), dtype=np.int64)
+        with self._lock:
+            flat, offsets = self._word_numbers(texts)
+            return _summed(self._tallied(tally), flat, offsets)
+
     def splits(self, text: str) -> bool:
         """Whether :meth:`encode` pools ``text`` from its whitespace-split words (through the
         word table), not from the tokenizer's pass over the whole text."""
