@@ -195,3 +195,198 @@ def _span_words(codes, lo, hi, classes):  # type: ignore[no-untyped-def]
 
 def word_count(text: str) -> int:
     return len(WORD.findall(text))
+
+
+class WordTable:
+    """Word → number, a word being what ``str.split()`` makes of a text, a new word numbered as it
+    is first met (in text order: the same numbers in every run), and listed in ``by_number``.
+
+    The texts are split and their words looked up in one numba pass over their code points
+    (:func:`_numbered`): an open-addressing table of the words' hashes, each hit compared with the
+    word's stored code points, so a word's number is exact, not a hash's. A batch of 1,024
+    slop-score stories (1,147,649 words, all known) takes 0.065 s; split in Python and looked up
+    in a dict, 0.19 s, a string made of each word though most are words met before (the stage's
+    word numbers on a core: 1.07 -> 0.54 s a run, new words' tokenising apart)."""
+
+    def __init__(self) -> None:
+        self.by_number: list[str] = []
+        self.slots = np.full(1 << 16, -1, dtype=np.int64)  # a word's number at its hash's slot
+        self.arena = np.zeros(1 << 20, dtype=np.uint32)  # the words' code points, one after another
+        self.words = np.zeros((1 << 15, 2), dtype=np.int64)  # each word's (start in arena, length)
+        self.used = 0
+
+    def __len__(self) -> int:
+        return len(self.by_number)
+
+    def numbers(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Every text's words as numbers, one after another, and where each text's start."""
+        codes = code_points("".join(texts))
+        bounds = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)), out=bounds[1:])
+        spaces = _spaces(full=bool(len(codes)) and int(codes.max()) >= 0x10000 and _far_spaces(codes))
+        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        flat = np.empty(len(codes) // 4 + 16, dtype=np.int64)  # (English: ~5.5 code points a word)
+        had = len(self.by_number)
+        # (text, code point, word, words known, code points stored): where the pass goes on
+        state = np.array([0, 0, 0, had, self.used], dtype=np.int64)
+        while True:
+            full = _numbered(codes, bounds, spaces, self.slots, self.arena, self.words, flat, offsets, state)
+            if not full:
+                break
+            if full == 4:
+                flat = np.concatenate([flat, np.empty_like(flat)])
+            else:
+                self._grow(full, int(state[3]))
+        flat = flat[: int(state[2])]
+        count, self.used = int(state[3]), int(state[4])
+        if count > had:  # the new words, stored one after another: one decoding, then cut
+            first = int(self.words[had, 0])
+            new = self.arena[first : self.used].tobytes().decode("utf-32-le", "surrogatepass")
+            ends = np.cumsum(self.words[had:count, 1]).tolist()
+            self.by_number += [new[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+        return flat, offsets
+
+    def _grow(self, full: int, count: int) -> None:
+        """Twice the room where the pass ran out: code points (1), words (2), or slots (3), the
+        ``count`` words known so far put in again."""
+        if full == 1:
+            self.arena = np.concatenate([self.arena, np.zeros_like(self.arena)])
+        elif full == 2:
+            self.words = np.concatenate([self.words, np.zeros_like(self.words)])
+        else:
+            self.slots = np.full(2 * len(self.slots), -1, dtype=np.int64)
+            _rehash(self.slots, self.arena, self.words, count)
+
+
+@functools.cache
+def _spaces(full: bool = False) -> np.ndarray:
+    """Where ``str.split()`` splits: ``isspace`` of each code point of the Basic Multilingual
+    Plane (or, ``full``, of every code point: none past the plane is a space in any Unicode
+    version yet)."""
+    return np.array([chr(c).isspace() for c in range(0x110000 if full else 0x10000)], dtype=np.bool_)
+
+
+def _far_spaces(codes: np.ndarray) -> bool:
+    """Whether any code point of ``codes`` past the Basic Multilingual Plane is a space."""
+    return any(chr(c).isspace() for c in np.unique(codes[codes >= 0x10000]).tolist())
+
+
+@njit(cache=True, nogil=True)
+def _word_hash(codes, a, b):  # type: ignore[no-untyped-def]
+    """FNV-1a over the code points, then splitmix64's finaliser (the table's slot is its low bits)."""
+    h = np.uint64(14695981039346656037)
+    for i in range(a, b):
+        h ^= np.uint64(codes[i])
+        h *= np.uint64(1099511628211)
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
+    return h
+
+
+@njit(cache=True, nogil=True)
+def _rehash(slots, arena, words, count):  # type: ignore[no-untyped-def]
+    """The first ``count`` words put in (an emptied, larger) ``slots``."""
+    mask = slots.shape[0] - 1
+    for w in range(count):
+        s = np.int64(_word_hash(arena, words[w, 0], words[w, 0] + words[w, 1]) & np.uint64(mask))
+        while slots[s] >= 0:
+            s = (s + 1) & mask
+        slots[s] = w
+
+
+@njit(cache=True, nogil=True)
+def _numbered(codes, bounds, spaces, slots, arena, words, flat, offsets, state):  # type: ignore[no-untyped-def]
+    """Each text's words (runs of code points between spaces) as numbers into ``flat``, where
+    each text's start into ``offsets``: a word met before gets its number (found at its hash's
+    slot, its stored code points compared), a new one the next number, its code points stored.
+    Goes on from ``state`` (text, code point, word, words known, code points stored) and keeps it
+    there; returns 0 when done, or what ran out before a word: 1 the code points' room, 2 the
+    words', 3 the slots (kept at most half full), 4 ``flat``."""
+    top = spaces.shape[0]
+    mask = slots.shape[0] - 1
+    texts = bounds.shape[0] - 1
+    t, i, k, count, used = state[0], state[1], state[2], state[3], state[4]
+    if t < texts and i < bounds[t]:
+        i = bounds[t]
+    while t < texts:
+        end = bounds[t + 1]
+        while i < end:
+            c = codes[i]
+            if c < top and spaces[c]:
+                i += 1
+                continue
+            # the word's end and its hash in one pass: FNV-1a, then splitmix64's finaliser
+            h = np.uint64(14695981039346656037)
+            j = i
+            while j < end:
+                c = codes[j]
+                if c < top and spaces[c]:
+                    break
+                h ^= np.uint64(c)
+                h *= np.uint64(1099511628211)
+                j += 1
+            h ^= h >> np.uint64(30)
+            h *= np.uint64(0xBF58476D1CE4E5B9)
+            h ^= h >> np.uint64(27)
+            h *= np.uint64(0x94D049BB133111EB)
+            h ^= h >> np.uint64(31)
+            size = j - i
+            if k >= flat.shape[0]:
+                state[0], state[1], state[2], state[3], state[4] = t, i, k, count, used
+                return 4
+            s = np.int64(h & np.uint64(mask))
+            while True:
+                w = slots[s]
+                if w < 0:  # new: the next number, if there is room
+                    full = 0
+                    if used + size > arena.shape[0]:
+                        full = 1
+                    elif count >= words.shape[0]:
+                        full = 2
+                    elif 2 * (count + 1) > slots.shape[0]:
+                        full = 3
+                    if full:
+                        state[0], state[1], state[2], state[3], state[4] = t, i, k, count, used
+                        return full
+                    w = count
+                    slots[s] = w
+                    words[w, 0], words[w, 1] = used, size
+                    arena[used : used + size] = codes[i:j]
+                    used += size
+                    count += 1
+                    break
+                if words[w, 1] == size:
+                    at = words[w, 0]
+                    same = True
+                    for m in range(size):
+                        if arena[at + m] != codes[i + m]:
+                            same = False
+                            break
+                    if same:
+                        break
+                s = (s + 1) & mask
+            flat[k] = w
+            k += 1
+            i = j
+        offsets[t + 1] = k
+        t += 1
+        if t < texts:
+            i = bounds[t]
+    state[0], state[1], state[2], state[3], state[4] = t, i, k, count, used
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def summed_rows(rows, flat, offsets):  # type: ignore[no-untyped-def]
+    """Each text's sum of ``rows`` over its words (``flat[offsets[d]:offsets[d + 1]]``)."""
+    width = rows.shape[1]
+    out = np.zeros((offsets.shape[0] - 1, width), dtype=np.int64)
+    for d in range(out.shape[0]):
+        for p in range(offsets[d], offsets[d + 1]):
+            word = flat[p]
+            for k in range(width):  # (a row slice added as an array: 5x slower, for rows of 3)
+                out[d, k] += rows[word, k]
+    return out

@@ -264,12 +264,12 @@ def test_code_words_number_words_as_a_dict_of_split_words() -> None:
     texts."""
     import random
 
-    from retold.embed.static import _CodeWords
+    from retold.text import WordTable
 
     alphabet = [*"ab cé\t\n\xa0\u2000\u3000\x1c\x85\u2028Жж中-'", "𝐀", "😀", "\ud800", "  ", "the ", "word "]
     rng = random.Random(8)
     for room in ("tiny", "default"):
-        table, reference = _CodeWords(), {}
+        table, reference = WordTable(), {}
         if room == "tiny":
             table.slots = np.full(2, -1, dtype=np.int64)
             table.arena = np.zeros(1, dtype=np.uint32)
