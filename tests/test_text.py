@@ -129,3 +129,10 @@ def test_words_counted_over_code_points_as_by_the_regex() -> None:
     for _ in range(300):
         batch = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 60))) for _ in range(5)]
         assert counted_sentences_each(batch) == [_plain_counted(t) for t in batch], batch
+    # sentence ends of every kind, within the pass's tables (no character past the plane)
+    ends = [*".!?…\"'»”’)] \t\n\xa0\u2028\u3000", "ab", "Cd", "é", "x-y", "\n\n", ". ", ".” ", "\n \n", "9"]
+    for _ in range(1500):
+        batch = ["".join(rng.choice(ends) for _ in range(rng.randrange(0, 50))) for _ in range(4)]
+        assert counted_sentences_each(batch) == [_plain_counted(t) for t in batch], batch
+    tiny = ["a. " * 400, "b.\n\n" * 300, "", "one two three. " * 50]  # more pieces than first made room for
+    assert counted_sentences_each(tiny) == [_plain_counted(t) for t in tiny]
