@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from retold.dedup.names import PLACEHOLDER, find_names, mask_names, name_mapping
@@ -149,3 +150,47 @@ def test_sentence_names_and_mentions_in_one_pass_equal_the_two_passes() -> None:
         each, often = sentence_names_and_mentions(said, names)
         assert each == sentence_names(said, names)
         assert often == mentions(" ".join(said), names)
+
+
+def test_names_found_over_code_points_as_by_the_regexes() -> None:
+    """The code-point pass finds the regexes' capitalised words inside sentences (as a multiset)
+    and sentence starts (in order), so the same names: fuzzed text, sentence ends of every kind,
+    runs of spaces and tabs, characters past the Basic Multilingual Plane (read by the regexes),
+    ../shared's stories where present, and batches past the first room it makes."""
+    import gzip
+    import json
+    import random
+
+    from conftest import SHARED
+    from retold.dedup import names as n
+
+    rng = random.Random(11)
+    parts = [*"Ab cD.!?…\"'»”’)] \t\n,;é-_9", "Éa", "Marco", "Sophie's", "\n\n", ". ", " \t ", "𝐀", "İ"]
+    texts = [*_fuzz_texts(count=400, seed=12)]
+    texts += ["".join(rng.choice(parts) for _ in range(rng.randrange(0, 40))) for _ in range(1500)]
+    texts += ["A b. " * 300, "x, Ab " * 400, ""]  # past the first room
+    said = ["Marco went", "Sophie's cat", "the dog", "Then Marco", "Paris, Texas", "O’Brien-Smith ran", "a"]
+    ends = [". ", ".’ ", ".” ", "!» ", "?) ", ".\n\n", "\n\n", ".]\t", "… ", ".’”  ", "\n \n", " ", ".'"]
+    texts += [
+        "".join(rng.choice(said) + rng.choice(ends) for _ in range(rng.randrange(1, 12))) for _ in range(1500)
+    ]
+    for name in ("hanna_stories/stories.jsonl", "slopscore_stories/stories.jsonl.gz"):
+        path = SHARED / "data" / name
+        if path.exists():
+            with (gzip.open if name.endswith(".gz") else open)(path, "rt", encoding="utf-8") as fh:
+                texts += [json.loads(line)["text"] for line, _ in zip(fh, range(300), strict=False)]
+    for lo in range(0, len(texts), 50):
+        batch = texts[lo : lo + 50]
+        assert n.find_names_each(batch) == [n.find_names(t) for t in batch]
+    codes = n.code_points("".join(texts))
+    bounds = np.cumsum([0, *map(len, texts)]).astype(np.int64)
+    _, inside, inside_at, pairs, pairs_at, far = n._capital_spans(
+        codes, bounds, n._flags(), len(codes), len(codes)
+    )
+    for t, text in enumerate(texts):
+        if far[t]:
+            continue
+        words = [text[a:b] for a, b in inside[:, inside_at[t] : inside_at[t + 1]].T.tolist()]
+        assert sorted(words) == sorted(n._inside_words(text)), text[:80]
+        starts = [(text[a:b], text[c:d]) for a, b, c, d in pairs[:, pairs_at[t] : pairs_at[t + 1]].T.tolist()]
+        assert starts == n._sentence_starts(text), text[:80]

@@ -59,6 +59,7 @@ from retold.dedup.level import DecideContext, Level, LevelIndex, Outcome, Replay
 from retold.dedup.names import (
     PLACEHOLDER,
     find_names,
+    find_names_each,
     mask_names,
     sentence_names_and_mentions,
     vote_mapping,
@@ -413,7 +414,7 @@ class RetoldEmbed(BatchStage):
 
     def process_batch(self, batch: list[Record]) -> None:
         todo = [r for r in batch if WORD.search(r.text)]
-        names = [find_names(r.text) for r in todo]
+        names = find_names_each([r.text for r in todo])
         texts = [mask_names(r.text, n) for r, n in zip(todo, names, strict=True)]  # masked()
         if self.english_only:
             covered = (prefix_shares(texts) >= ENGLISH_SHARE).tolist()
