@@ -347,6 +347,25 @@ class _WordTallies:
             self.rows = np.concatenate([self.rows, english_tally(self.table.by_number[len(self.rows) :])])
         return summed_rows(self.rows, flat, offsets)
 
+    def rows_of(self, words: list[str]) -> np.ndarray:
+        """:func:`english_tally` of whitespace-free words, from the rows kept (the static model's
+        new words are mostly the prefixes' words the shares met first: pieces' new-word tallies
+        0.2 -> ~0.05 s on a core)."""
+        if len(self.table) > TALLY_WORDS:
+            self._start()
+        flat, _ = self.table.numbers(words)
+        if len(self.rows) < len(self.table):
+            self.rows = np.concatenate([self.rows, english_tally(self.table.by_number[len(self.rows) :])])
+        return self.rows[flat]
+
+
+def _kept_english_tally(words: list[str]) -> np.ndarray:
+    """:func:`english_tally` of the static model's words (whitespace-free), through the rows the
+    stage's shares keep (:meth:`_WordTallies.rows_of`)."""
+    if not words:
+        return english_tally(words)
+    return _WORD_TALLIES.rows_of(words)
+
 
 #: distinct words whose English tallies a process keeps (~60 bytes each); past it they start over
 TALLY_WORDS = 200_000
@@ -847,7 +866,7 @@ class Verifier:
         pooled: np.ndarray | None = None
         pooled_vectors: np.ndarray | None = None
         shares = None
-        tally = english_tally if self.english_only else None
+        tally = _kept_english_tally if self.english_only else None
         if not flat:
             vectors = np.zeros((0, 1), dtype=np.float32)
         elif getattr(self.model, "splits_words", False) and (masked is not None or self.english_only):
