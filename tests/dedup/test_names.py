@@ -194,3 +194,36 @@ def test_names_found_over_code_points_as_by_the_regexes() -> None:
         assert sorted(words) == sorted(n._inside_words(text)), text[:80]
         starts = [(text[a:b], text[c:d]) for a, b, c, d in pairs[:, pairs_at[t] : pairs_at[t + 1]].T.tolist()]
         assert starts == n._sentence_starts(text), text[:80]
+
+
+def test_masks_over_code_points_as_by_the_pattern() -> None:
+    """Each text masked from the code-point pass's capitalised words is what ``mask_names`` makes:
+    the text's own names and random ones, runs of names across spaces, tabs and line breaks,
+    possessives, hyphens, digits and marks beside capitals, characters past the Basic
+    Multilingual Plane, ../shared's stories where present, and more words than the first room."""
+    import gzip
+    import json
+    import random
+
+    from conftest import SHARED
+    from retold.dedup.names import mask_names_each
+
+    rng = random.Random(14)
+    parts = ["Marco", "Sophie's", "Sophie’s", "Jean-Luc", "O'Brien", "Paris2", "_Anna", "Anna", "the", "A"]
+    parts += [" ", "  ", "\t", "\n\n", ". ", ", ", "-", "'", "x", "É", "Élodie", "𝐀", "İz", "9"]
+    texts = [*_fuzz_texts(count=600, seed=15)]
+    texts += ["".join(rng.choice(parts) for _ in range(rng.randrange(0, 30))) for _ in range(2000)]
+    texts += ["Anna " * 2000, ""]
+    for name in ("hanna_stories/stories.jsonl", "slopscore_stories/stories.jsonl.gz"):
+        path = SHARED / "data" / name
+        if path.exists():
+            with (gzip.open if name.endswith(".gz") else open)(path, "rt", encoding="utf-8") as fh:
+                texts += [json.loads(line)["text"] for line, _ in zip(fh, range(300), strict=False)]
+    pool = ["Marco", "Sophie", "Jean-Luc", "O'Brien", "Anna", "A", "Élodie", "Paris", "The"]
+    names = [find_names(t) | set(rng.sample(pool, rng.randrange(0, 5))) for t in texts]
+    names[-1] = set()
+    for lo in range(0, len(texts), 64):
+        got = mask_names_each(texts[lo : lo + 64], names[lo : lo + 64])
+        assert got == [
+            mask_names(t, n) for t, n in zip(texts[lo : lo + 64], names[lo : lo + 64], strict=True)
+        ]

@@ -61,6 +61,7 @@ from retold.dedup.names import (
     find_names,
     find_names_each,
     mask_names,
+    mask_names_each,
     sentence_names_and_mentions,
     vote_mapping,
 )
@@ -434,7 +435,7 @@ class RetoldEmbed(BatchStage):
     def process_batch(self, batch: list[Record]) -> None:
         todo = [r for r in batch if WORD.search(r.text)]
         names = find_names_each([r.text for r in todo])
-        texts = [mask_names(r.text, n) for r, n in zip(todo, names, strict=True)]  # masked()
+        texts = mask_names_each([r.text for r in todo], names)  # masked()
         if self.english_only:
             covered = (prefix_shares(texts) >= ENGLISH_SHARE).tolist()
         else:
@@ -794,12 +795,27 @@ _CENTRE_BLOCK = 4096  # rows centred at once (1,024-16,384 tried: 4,096 fastest)
 
 def _masked_each(parts: list[str], names: set[str]) -> list[str]:
     """Each sentence with the text's names masked, in one pass over the joined sentences."""
-    if not names:
-        return parts
-    mark = next(c for c in ("\x01", "\ufdd3", "\ufdd4", "\ufdd5") if not any(c in p for p in parts))
-    joined = mask_names(f" {mark} ".join(parts), names)
-    out = joined.split(f" {mark} ")
-    return out if len(out) == len(parts) else [mask_names(p, names) for p in parts]
+    return _masked_sentences([parts], [names])[0]
+
+
+def _masked_sentences(parts: list[list[str]], names: list[set[str]]) -> list[list[str]]:
+    """:func:`_masked_each` of each text's sentences with its names: each text's sentences joined
+    by a mark none holds, the joined texts masked in one batch (:func:`mask_names_each`), then
+    split at the marks again (a name masked across a mark, which cannot be, would be seen by the
+    count and the sentences masked one by one)."""
+    todo = [k for k, n in enumerate(names) if n]
+    marks = [
+        next(c for c in ("\x01", "\ufdd3", "\ufdd4", "\ufdd5") if not any(c in p for p in parts[k]))
+        for k in todo
+    ]
+    joined = mask_names_each(
+        [f" {m} ".join(parts[k]) for k, m in zip(todo, marks, strict=True)], [names[k] for k in todo]
+    )
+    out = list(parts)
+    for k, m, masked in zip(todo, marks, joined, strict=True):
+        each = masked.split(f" {m} ")
+        out[k] = each if len(each) == len(parts[k]) else [mask_names(p, names[k]) for p in parts[k]]
+    return out
 
 
 def _same_words(masked: list[str], text: str) -> bool:
@@ -858,7 +874,7 @@ class Verifier:
         cut = [len(ss) > MAX_SENTENCES for ss, _ in counted]
         if names is None:
             names = [find_names(t) for t in texts]
-        each = [_masked_each(ss, n) for ss, n in zip(parts, names, strict=True)]
+        each = _masked_sentences(parts, names)
         flat = [m for ms in each for m in ms]
         whole: list[np.ndarray | None] = [None] * len(texts)
         runs = np.zeros(len(texts) + 1, dtype=np.int64)
