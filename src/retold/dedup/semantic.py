@@ -790,7 +790,7 @@ def _centred(vectors: np.ndarray, centre: np.ndarray, in_place: bool = False) ->
     return out
 
 
-_CENTRE_BLOCK = 4096  # rows centred at once (1,024-16,384 tried: 4,096 fastest)
+_CENTRE_BLOCK = 256  # rows centred at once: a block and its squares stay in the cache (83,000 rows: 0.086 s in blocks of 4,096, 0.072 in 256)
 
 
 def _masked_each(parts: list[str], names: set[str]) -> list[str]:
