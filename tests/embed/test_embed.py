@@ -283,18 +283,3 @@ def test_code_words_number_words_as_a_dict_of_split_words() -> None:
             assert offsets.tolist() == np.cumsum([0, *map(len, words)]).tolist()
         assert table.by_number == list(reference)
         assert len(table) == len(reference)
-
-
-@needs_model
-def test_whole_text_path_chosen_as_text_by_text() -> None:
-    """The texts a batch sends down the whole-text path, found in one search of the joined
-    batch, are those holding an odd space or an added token (any case), found text by text."""
-    import random
-
-    model = load()
-    alphabet = [*"ab \t\n\x0b\x1c\x85\u2028\u2029\x00", "[UNK]", "[unk]", "[SEP", "K]", "x"]
-    rng = random.Random(13)
-    for _ in range(200):
-        texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 12))) for _ in range(6)]
-        expected = [i for i, t in enumerate(texts) if static._ODD_SPACE.search(t) or model._added.search(t)]
-        assert model._not_split(texts) == expected, texts

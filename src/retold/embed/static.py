@@ -159,7 +159,11 @@ class StaticEmbedder:
         unk = -1 if unk is None else int(unk)
         texts = list(texts)
         out = None  # (the pooled rows themselves where every text is split: no second array)
-        whole = self._not_split(texts)
+        whole = [
+            i
+            for i, t in enumerate(texts)
+            if not self._bert or _ODD_SPACE.search(t) or (self._added is not None and self._added.search(t))
+        ]
         split = sorted(set(range(len(texts))).difference(whole))
         if tally is not None:
             sums = _tally_of(tally, texts, whole)  # the whole-text path's texts split here
@@ -199,24 +203,6 @@ class StaticEmbedder:
             grouped = (normalise(grouped[0], in_place=True), grouped[1])
         assert out is not None
         return normalise(out, in_place=True), sums, grouped
-
-    def _not_split(self, texts: list[str]) -> list[int]:
-        """The texts that take the whole-text path: all without a BERT tokenizer, else those
-        holding an odd space or an added token. The texts are searched joined by a character
-        neither pattern matches or spans (a search of each of slop-score's 245,770 sentences
-        cost 0.13 s on a core, this ~0.02)."""
-        if not self._bert:
-            return list(range(len(texts)))
-        if self._added is not None and "\x00" in self._added.pattern:  # (a token could span the joins)
-            return [i for i, t in enumerate(texts) if _ODD_SPACE.search(t) or self._added.search(t)]
-        joined = "\x00".join(texts)
-        ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1)
-        found: set[int] = set()
-        for pattern in (_ODD_SPACE, self._added):
-            if pattern is not None:
-                at = [m.start() for m in pattern.finditer(joined)]
-                found.update(np.searchsorted(ends, at, side="right").tolist())
-        return sorted(found)
 
     def _tallied(self, tally: Callable[[list[str]], np.ndarray]) -> np.ndarray:
         """``tally``'s rows for every word of the word table, by word number (new words tallied
