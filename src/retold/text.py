@@ -336,8 +336,7 @@ class WordTable:
     (:func:`_numbered`): an open-addressing table of the words' hashes, each hit compared with the
     word's stored code points, so a word's number is exact, not a hash's. A batch of 1,024
     slop-score stories (1,147,649 words, all known) takes 0.065 s; split in Python and looked up
-    in a dict, 0.19 s, a string made of each word though most are words met before (the stage's
-    word numbers on a core: 1.07 -> 0.54 s a run, new words' tokenising apart)."""
+    in a dict, 0.19 s, a string made of each word though most are words met before."""
 
     def __init__(self) -> None:
         self.by_number: list[str] = []
