@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import pickle
 import re
 from pathlib import Path
 from typing import Any
@@ -586,7 +587,8 @@ def test_stage_makes_the_decisions_tellings_and_whole_vectors_bit_for_bit(
         records = _stage_records(texts)
         stage.process_batch(records)
         for record in records:
-            space, vector, (rows, lo, hi, part) = record.meta[semantic.NAME]
+            space, vector, (rows, lo, hi, blob) = record.meta[semantic.NAME]
+            part = pickle.loads(blob)
             assert space == semantic.SEMANTIC
             assert np.array_equal(vector, stage.embedder.encode([masked(record.text)])[0])
             (want,) = verifier.tellings([record.text])
@@ -620,7 +622,8 @@ def test_stage_tellings_kept_on_disk_until_the_decision_and_cut_back_on_resume(t
         tellings, joined = semantic._gathered(have[pick], where[pick], [], files, index.dim)
         at = 0
         for d, telling in zip(pick.tolist(), tellings, strict=True):
-            rows, lo, hi, (said, names, words, cut) = (first + second)[d].meta[semantic.NAME][2]
+            rows, lo, hi, blob = (first + second)[d].meta[semantic.NAME][2]
+            said, names, words, cut = pickle.loads(blob)
             assert np.array_equal(telling.vectors, rows[lo:hi]) and np.array_equal(telling.words, words)
             assert (telling.sentences, telling.names, telling.cut) == (said, names, cut)
             assert np.shares_memory(telling.vectors, joined) and np.array_equal(
@@ -637,7 +640,8 @@ def test_stage_tellings_kept_on_disk_until_the_decision_and_cut_back_on_resume(t
     tellings, joined = semantic._gathered(gap, where[gap], made, files, index.dim)
     assert made == [None, None]  # let go of once copied
     for d, telling in enumerate(tellings):
-        rows, lo, hi, (said, names, words, cut) = (first + second)[d].meta[semantic.NAME][2]
+        rows, lo, hi, blob = (first + second)[d].meta[semantic.NAME][2]
+        said = pickle.loads(blob)[0]
         assert np.array_equal(telling.vectors, rows[lo:hi]) and telling.sentences == said
         assert np.shares_memory(telling.vectors, joined)
     index.restore(state)  # the second batch is read again

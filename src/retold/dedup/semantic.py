@@ -406,7 +406,7 @@ class RetoldEmbed(BatchStage):
     document's telling is made here too, in the same reading of its text (names found once, the
     whole-text vector pooled from its sentences' words), while :data:`STAGE_TELLING_BYTES` last:
     ``record.meta[NAME]`` = (space, vector, (sentence vectors of the batch, first row, last row,
-    (sentences, names, words, cut))). Nearly every document is a candidate (9,048 of 9,049 pieces,
+    (sentences, names, words, cut) pickled)). Nearly every document is a candidate (9,048 of 9,049 pieces,
     3,034 of 3,035 slop-score stories), and making its telling again from the text took 4.3 s of
     slop-score's 15.4 s."""
 
@@ -464,7 +464,10 @@ class RetoldEmbed(BatchStage):
         at = 0
         for record, telling, vector, part in zip(records, tellings, whole, parts, strict=True):
             rows = len(telling.sentences)
-            record.meta[NAME] = (SEMANTIC, vector, (vectors, at, at + rows, part))
+            # (the parts pickled here: the index writes them as they are, and the main process
+            # neither unpickles nor pickles them again)
+            blob = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
+            record.meta[NAME] = (SEMANTIC, vector, (vectors, at, at + rows, blob))
             at += rows
 
 
@@ -1382,7 +1385,9 @@ class RetoldIndex(LevelIndex):
                 rows, lo, hi, part = told[0]
                 first = self._told_fh.tell() // (4 * self.dim)
                 self._told_fh.write(np.ascontiguousarray(rows[lo:hi], dtype=np.float32).data)
-                blob = pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
+                blob = (
+                    part if isinstance(part, bytes) else pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
+                )
                 self._told.extend((len(self._space), first, hi - lo, self._parts_fh.tell(), len(blob)))
                 self._parts_fh.write(blob)
         self._space.append(space)
