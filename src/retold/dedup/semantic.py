@@ -58,7 +58,6 @@ from retold.dedup.clusters import Decisions, rank_positions
 from retold.dedup.level import DecideContext, Level, LevelIndex, Outcome, Replay
 from retold.dedup.names import (
     PLACEHOLDER,
-    find_names,
     find_names_each,
     mask_names,
     mask_names_each,
@@ -877,7 +876,7 @@ class Verifier:
         ]
         cut = [len(ss) > MAX_SENTENCES for ss, _ in counted]
         if names is None:
-            names = [find_names(t) for t in texts]
+            names = find_names_each(texts)
         each = _masked_sentences(parts, names)
         flat = [m for ms in each for m in ms]
         whole: list[np.ndarray | None] = [None] * len(texts)
