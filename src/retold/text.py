@@ -217,6 +217,28 @@ def word_count(text: str) -> int:
 
 
 @njit(cache=True, nogil=True)
+def is_end_mark(c):  # type: ignore[no-untyped-def]
+    """Whether code point ``c`` ends a sentence: . ! ? … (the sentence patterns' first class)."""
+    return c == 46 or c == 33 or c == 63 or c == 0x2026
+
+
+@njit(cache=True, nogil=True)
+def is_closing(c):  # type: ignore[no-untyped-def]
+    """Whether code point ``c`` closes a quote or bracket after a sentence's end: " ' » ” ’ ) ]."""
+    return c == 34 or c == 39 or c == 0xBB or c == 0x201D or c == 0x2019 or c == 41 or c == 93
+
+
+@njit(cache=True, nogil=True)
+def beyond(codes, start, end, top):  # type: ignore[no-untyped-def]
+    """Whether ``codes[start:end]`` holds a code point past a table of ``top`` (the Basic
+    Multilingual Plane's): such a text is left to the regexes."""
+    for i in range(start, end):  # noqa: SIM110 - a loop numba compiles (no generator in any())
+        if codes[i] >= top:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True)
 def _sentence_spans(codes, bounds, spaces, classes, room):  # type: ignore[no-untyped-def]
     """Each text's sentences as :func:`counted_sentences` makes them, as spans: the pieces
     between :data:`_SENTENCE_END`'s matches (an end mark, maybe one closing mark, then its
@@ -238,11 +260,8 @@ def _sentence_spans(codes, bounds, spaces, classes, room):  # type: ignore[no-un
     told = 0
     for t in range(texts):
         start, end = bounds[t], bounds[t + 1]
-        for i in range(start, end):
-            if codes[i] >= top:
-                far[t] = True
-                break
-        if far[t]:
+        if beyond(codes, start, end, top):
+            far[t] = True
             per_text[t + 1] = told
             continue
         mine = told
@@ -253,17 +272,9 @@ def _sentence_spans(codes, bounds, spaces, classes, room):  # type: ignore[no-un
             if i < end:
                 c = codes[i]
                 cut = -1
-                if c == 46 or c == 33 or c == 63 or c == 0x2026:  # . ! ? … then maybe " ' » ” ’ ) ]
+                if is_end_mark(c):  # then maybe one closing mark
                     j = i + 1
-                    if j < end and (
-                        codes[j] == 34
-                        or codes[j] == 39
-                        or codes[j] == 0xBB
-                        or codes[j] == 0x201D
-                        or codes[j] == 0x2019
-                        or codes[j] == 41
-                        or codes[j] == 93
-                    ):
+                    if j < end and is_closing(codes[j]):
                         j += 1
                         r = j
                         while r < end and spaces[codes[r]]:

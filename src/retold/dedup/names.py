@@ -31,7 +31,7 @@ from operator import itemgetter
 import numpy as np
 from numba import njit
 
-from retold.text import code_points
+from retold.text import beyond, code_points, is_closing, is_end_mark
 
 PLACEHOLDER = "someone"
 _NOT_NAMES = frozenset({"I", "I'm", "I'd", "I'll", "I've", "O", "OK"})
@@ -228,11 +228,8 @@ def _capital_spans(codes, bounds, flags, room_inside, room_pairs):  # type: igno
     n_pairs = 0
     for t in range(texts):
         start, end = bounds[t], bounds[t + 1]
-        for i in range(start, end):
-            if codes[i] >= top:
-                far[t] = True
-                break
-        if far[t]:
+        if beyond(codes, start, end, top):
+            far[t] = True
             inside_at[t + 1], pairs_at[t + 1] = n_in, n_pairs
             continue
         # capitalised words inside sentences: a run of spaces and tabs after a word character or
@@ -285,17 +282,9 @@ def _capital_spans(codes, bounds, flags, room_inside, room_pairs):  # type: igno
             at = -1
             while i < end:
                 c = codes[i]
-                if c == 46 or c == 33 or c == 63 or c == 0x2026:
+                if is_end_mark(c):
                     j = i + 1
-                    while j < end and (
-                        codes[j] == 34
-                        or codes[j] == 39
-                        or codes[j] == 0xBB
-                        or codes[j] == 0x201D
-                        or codes[j] == 0x2019
-                        or codes[j] == 41
-                        or codes[j] == 93
-                    ):
+                    while j < end and is_closing(codes[j]):
                         j += 1
                     r = j
                     while r < end and flags[codes[r]] & 16:
@@ -424,11 +413,8 @@ def _capital_words(codes, bounds, flags, room):  # type: ignore[no-untyped-def]
     n = 0
     for t in range(texts):
         start, end = bounds[t], bounds[t + 1]
-        for i in range(start, end):
-            if codes[i] >= top:
-                far[t] = True
-                break
-        if far[t]:
+        if beyond(codes, start, end, top):
+            far[t] = True
             at[t + 1] = n
             continue
         i = start
