@@ -173,43 +173,26 @@ def _classes() -> np.ndarray:
 
 
 @njit(cache=True, nogil=True)
-def _span_words(codes, lo, hi, classes):  # type: ignore[no-untyped-def]
-    """How many times :data:`WORD` matches in each ``codes[lo[k]:hi[k]]``, as its regex matches:
-    letters, then as long as an inner mark and a letter follow, the mark and more letters.
-    -1 where the span holds a code point past the table (the caller counts it with the regex)."""
-    out = np.zeros(lo.shape[0], dtype=np.int64)
-    top = classes.shape[0]
-    for k in range(lo.shape[0]):
-        end = hi[k]
-        count = 0
-        i = lo[k]
-        while i < end:
-            c = codes[i]
-            if c >= top:
-                count = -1
+def _words_in(codes, a, b, classes):  # type: ignore[no-untyped-def]
+    """How many times :data:`WORD` matches in ``codes[a:b]`` (every code point within the
+    table), as its regex matches: letters, then as long as an inner mark and a letter follow, the
+    mark and more letters."""
+    count = 0
+    k = a
+    while k < b:
+        if classes[codes[k]] != _LETTER:
+            k += 1
+            continue
+        count += 1
+        k += 1
+        while k < b:
+            if classes[codes[k]] == _LETTER:
+                k += 1
+            elif classes[codes[k]] == _JOINER and k + 1 < b and classes[codes[k + 1]] == _LETTER:
+                k += 2
+            else:
                 break
-            if classes[c] != _LETTER:
-                i += 1
-                continue
-            count += 1
-            i += 1
-            while i < end:
-                c = codes[i]
-                if c >= top:
-                    break
-                if classes[c] == _LETTER:
-                    i += 1
-                elif (
-                    classes[c] == _JOINER
-                    and i + 1 < end
-                    and codes[i + 1] < top
-                    and classes[codes[i + 1]] == _LETTER
-                ):
-                    i += 2
-                else:
-                    break
-        out[k] = count
-    return out
+    return count
 
 
 def word_count(text: str) -> int:
@@ -306,21 +289,7 @@ def _sentence_spans(codes, bounds, spaces, classes, room):  # type: ignore[no-un
             while b > a and spaces[codes[b - 1]]:
                 b -= 1
             if b > a:
-                count = 0
-                k = a
-                while k < b:
-                    if classes[codes[k]] != 1:
-                        k += 1
-                        continue
-                    count += 1
-                    k += 1
-                    while k < b:
-                        if classes[codes[k]] == 1:
-                            k += 1
-                        elif classes[codes[k]] == 2 and k + 1 < b and classes[codes[k + 1]] == 1:
-                            k += 2
-                        else:
-                            break
+                count = _words_in(codes, a, b, classes)
                 if pieces >= room or told >= room:
                     return -1, piece_lo, piece_hi, first, words, per_text, far
                 if told > mine and count < 3:  # (MIN_SENTENCE_WORDS) a fragment: the sentence before

@@ -665,7 +665,7 @@ def test_same_words_without_a_split_only_where_they_are() -> None:
     import random
 
     from retold.dedup.names import find_names, mask_names
-    from retold.dedup.semantic import _masked_each, _same_words
+    from retold.dedup.semantic import _masked_sentences, _same_words
     from retold.text import counted_sentences
 
     tokens = ["Marco", "Sophie's", "Sophie", "Paris", "The", "someone", "Someone", "went", "home", "and"]
@@ -676,7 +676,7 @@ def test_same_words_without_a_split_only_where_they_are() -> None:
         text = "".join(rng.choice(tokens) + rng.choice(ends) for _ in range(rng.randrange(1, 14)))
         text += "Marco met Sophie in Paris. Then Marco smiled."  # (each text has its names)
         names = find_names(text)
-        masked = _masked_each(counted_sentences(text)[0] or [text], names)
+        masked = _masked_sentences([counted_sentences(text)[0] or [text]], [names])[0]
         whole = mask_names(text, names)
         same = " ".join(masked).split() == whole.split()
         assert _same_words(masked, whole) == same, text

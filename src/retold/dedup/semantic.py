@@ -339,24 +339,26 @@ class _WordTallies:
         self.table = WordTable()
         self.rows = np.zeros((0, 3), dtype=np.int64)
 
-    def sums(self, texts: list[str]) -> np.ndarray:
-        """Each text's :func:`english_tally` rows summed over its whitespace-split words."""
+    def _numbers(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The texts' words' numbers and each text's start (:meth:`WordTable.numbers`), every
+        number with its row."""
         if len(self.table) > TALLY_WORDS:
             self._start()
         flat, offsets = self.table.numbers(texts)
         if len(self.rows) < len(self.table):
             self.rows = np.concatenate([self.rows, english_tally(self.table.by_number[len(self.rows) :])])
+        return flat, offsets
+
+    def sums(self, texts: list[str]) -> np.ndarray:
+        """Each text's :func:`english_tally` rows summed over its whitespace-split words."""
+        flat, offsets = self._numbers(texts)  # (first: it extends the rows)
         return summed_rows(self.rows, flat, offsets)
 
     def rows_of(self, words: list[str]) -> np.ndarray:
         """:func:`english_tally` of whitespace-free words, from the rows kept (the static model's
         new words are mostly the prefixes' words the shares met first: the stage's tallies of
         pieces' new words 0.34 -> 0.14 s on a core, py-spy)."""
-        if len(self.table) > TALLY_WORDS:
-            self._start()
-        flat, _ = self.table.numbers(words)
-        if len(self.rows) < len(self.table):
-            self.rows = np.concatenate([self.rows, english_tally(self.table.by_number[len(self.rows) :])])
+        flat, _ = self._numbers(words)
         return self.rows[flat]
 
 
@@ -796,13 +798,8 @@ def _centred(vectors: np.ndarray, centre: np.ndarray, in_place: bool = False) ->
 _CENTRE_BLOCK = 256  # rows centred at once: a block and its squares stay in the cache (83,000 rows: 0.086 s in blocks of 4,096, 0.072 in 256)
 
 
-def _masked_each(parts: list[str], names: set[str]) -> list[str]:
-    """Each sentence with the text's names masked, in one pass over the joined sentences."""
-    return _masked_sentences([parts], [names])[0]
-
-
 def _masked_sentences(parts: list[list[str]], names: list[set[str]]) -> list[list[str]]:
-    """:func:`_masked_each` of each text's sentences with its names: each text's sentences joined
+    """Each text's sentences with its names masked: each text's sentences joined
     by a mark none holds, the joined texts masked in one batch (:func:`mask_names_each`), then
     split at the marks again (a name masked across a mark, which cannot be, would be seen by the
     count and the sentences masked one by one)."""
@@ -1384,9 +1381,7 @@ class RetoldIndex(LevelIndex):
                 rows, lo, hi, part = told[0]
                 first = self._told_fh.tell() // (4 * self.dim)
                 self._told_fh.write(np.ascontiguousarray(rows[lo:hi], dtype=np.float32).data)
-                blob = (
-                    part if isinstance(part, bytes) else pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)
-                )
+                blob = part  # (pickled by the stage)
                 self._told.extend((len(self._space), first, hi - lo, self._parts_fh.tell(), len(blob)))
                 self._parts_fh.write(blob)
         self._space.append(space)
