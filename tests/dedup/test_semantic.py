@@ -597,11 +597,18 @@ def test_stage_makes_the_decisions_tellings_and_whole_vectors_bit_for_bit(
             assert np.array_equal(part[2], want.words)
 
 
-def test_stage_tellings_kept_on_disk_until_the_decision_and_cut_back_on_resume(tmp_path: Path) -> None:
+@pytest.mark.parametrize("own_pages", [False, True])
+def test_stage_tellings_kept_on_disk_until_the_decision_and_cut_back_on_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, own_pages: bool
+) -> None:
     """The index writes the stage's tellings to its work folder and reads back those a decision
-    asks for; a resumed run cuts them back to its checkpoint. Past the stage's budget a document
-    gets its whole-text vector alone, and the decision makes its telling."""
+    asks for (into numpy's memory, or past ``OWN_PAGES_FROM`` into an anonymous map of its own);
+    a resumed run cuts them back to its checkpoint. Past the stage's budget a document gets its
+    whole-text vector alone, and the decision makes its telling."""
     from retold.dedup import semantic
+
+    if own_pages:
+        monkeypatch.setattr(semantic, "OWN_PAGES_FROM", 1)
 
     options = semantic.RetoldOptions()
     stage = semantic.RetoldEmbed(options)
@@ -631,6 +638,7 @@ def test_stage_tellings_kept_on_disk_until_the_decision_and_cut_back_on_resume(t
             )
             at += hi - lo
         assert at == len(joined)
+        assert joined.flags.writeable and (joined.base is not None) is own_pages
     # the documents the stage did not tell come as made blocks, in order, between the read ones
     verifier = stage.verifier()
     gap = np.array([False, True, True, False, True, False] + [True] * (len(docs) - 6))
