@@ -721,3 +721,18 @@ def test_prefix_shares_through_the_word_table_as_the_plain_share(monkeypatch) ->
     for lo in range(0, len(texts), 7):
         batch = texts[lo : lo + 7]
         assert prefix_shares(batch).tolist() == [english_share(t[:SHARE_PREFIX]) for t in batch]
+
+
+def test_self_cosines_read_in_blocks_are_each_rows_own() -> None:
+    """Blocks of rows (arrays or Rows of a matrix) give each row's own inner product, zero rows 0."""
+    from retold.dedup import semantic
+    from retold.dedup.neighbours import Rows
+
+    rng = np.random.default_rng(3)
+    matrix = rng.standard_normal((3 * semantic._SELF_BLOCK + 17, 8)).astype(np.float32)
+    matrix[[0, 600, 1500]] = 0.0
+    want = np.einsum("ij,ij->i", matrix, matrix)
+    assert np.array_equal(semantic._self_cosines(matrix), want)
+    rows = np.arange(len(matrix))[::2]
+    assert np.array_equal(semantic._self_cosines(Rows(matrix, rows)), want[rows])
+    assert (semantic._self_cosines(matrix) > 0).sum() == len(matrix) - 3

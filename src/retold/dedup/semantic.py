@@ -1051,11 +1051,19 @@ def _subset(vectors: np.ndarray | Rows, at: np.ndarray) -> np.ndarray | Rows:
     return Rows(vectors.matrix, vectors.rows[at]) if isinstance(vectors, Rows) else vectors[at]
 
 
+_SELF_BLOCK = 512
+
+
 def _self_cosines(vectors: np.ndarray | Rows) -> np.ndarray:
-    """Each row's inner product with itself, read a block at a time (rows may be memory-mapped)."""
+    """Each row's inner product with itself, read a block at a time (rows may be memory-mapped).
+
+    Blocks of 512 rows (512 KB) come from the heap and reuse its memory: blocks of 65,536 were
+    64 MB of fresh pages each from the system (past the run's mmap threshold; numpy asks for huge
+    pages for them), and reading pieces' 71,167 edge sentences took 0.18 s, 0.17 s of it the
+    kernel's; the values are the same."""
     out = np.empty(len(vectors), dtype=np.float32)
-    for lo in range(0, len(vectors), 65536):
-        block = np.ascontiguousarray(vectors[lo : lo + 65536], dtype=np.float32)
+    for lo in range(0, len(vectors), _SELF_BLOCK):
+        block = np.ascontiguousarray(vectors[lo : lo + _SELF_BLOCK], dtype=np.float32)
         out[lo : lo + len(block)] = np.einsum("ij,ij->i", block, block)
     return out
 
