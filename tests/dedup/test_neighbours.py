@@ -102,3 +102,39 @@ def test_best_outside_is_the_first_row_of_another_group_in_the_best_first_list(
     rest = index.best_outside(x[asked], group[asked], group, slice(1, None))
     assert np.allclose(np.maximum(near, rest), cells, rtol=0, atol=1e-6)  # (the last bit: as above)
     assert (near < cells - 1e-3).any()  # the nearest cell alone misses some
+
+
+def test_an_index_among_some_rows_searches_them_in_the_same_cells(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``among``: an index over some of the rows, each under the cell it has in the whole index
+    (not trained again): the same results as an index of those rows built with those cells, its
+    columns numbered as the rows given; exact up to its limit."""
+    x = _vectors(6000, seed=7)
+    monkeypatch.setattr(neighbours, "EXACT_LIMIT", 1000)
+    whole = neighbours.Neighbours(x, cells=1.0)
+    assert whole.in_cells
+    some = np.sort(np.random.default_rng(2).choice(len(x), 2500, replace=False))
+    sub = whole.among(some, exact_limit=1000)
+    assert sub.in_cells and sub._index.cells == whole._index.cells
+    assert sub._index.quantiser is whole._index.quantiser
+    assert (sub._index.cell == whole._index.cell[some]).all()
+    top, cos = sub.search(5, exclude_self=False)
+    assert (top[:, 0] == np.arange(len(some))).all()  # each row finds itself first, by its number here
+    # the same as cells made over those rows with that assignment, searched by hand
+    exact_top, _ = neighbours.Neighbours(x[some], exact_limit=10_000).search(5, exclude_self=False)
+    assert np.mean(top == exact_top) > 0.9
+    own = neighbours._Cells.__new__(neighbours._Cells)
+    own.base, own.quantiser, own._index, own.cells = (
+        x[some],
+        whole._index.quantiser,
+        whole._index._index,
+        whole._index.cells,
+    )
+    own._list(whole._index.cell[some])
+    by_hand = own.search(x[some], 5, -1)
+    assert (by_hand[0] == top).all() and (by_hand[1] == cos).all()
+    # rows of a Rows base are rows of its matrix; few rows: an exact index
+    rows = neighbours.Neighbours(neighbours.Rows(x, np.arange(len(x))), cells=1.0)
+    assert (rows.among(some, exact_limit=1000).search(5, exclude_self=False)[0] == top).all()
+    small = whole.among(some[:500], exact_limit=1000)
+    assert not small.in_cells
+    assert (small.search(3, exclude_self=False)[0][:, 0] == np.arange(500)).all()

@@ -736,3 +736,37 @@ def test_self_cosines_read_in_blocks_are_each_rows_own() -> None:
     rows = np.arange(len(matrix))[::2]
     assert np.array_equal(semantic._self_cosines(Rows(matrix, rows)), want[rows])
     assert (semantic._self_cosines(matrix) > 0).sum() == len(matrix) - 3
+
+
+def test_boilerplate_in_the_verified_sentences_cells(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ``BOILERPLATE_EXACT`` edge sentences, the check searches them in the cells of every
+    verified sentence (made once, for the stock-sentence check too), not in cells of their own:
+    the same openers are found either way, and the cells are made only when asked for."""
+    from retold.dedup import neighbours, semantic
+
+    monkeypatch.setattr(semantic, "BOILERPLATE_EXACT", 200)
+    monkeypatch.setattr(neighbours, "EXACT_LIMIT", 500)
+    rng = np.random.default_rng(4)
+    opener = _unit(rng.standard_normal(64))
+    tellings = []
+    for d in range(300):
+        own = _unit(rng.standard_normal((6, 64)))
+        if d % 10 == 0:  # 30 unrelated documents open alike
+            own[0] = _unit(opener + 0.05 * rng.standard_normal(64))
+        tellings.append(semantic.Telling([f"s{k}" for k in range(6)], set(), own))
+    doc_vectors = _unit(rng.standard_normal((300, 8)))
+    flat, _, starts = semantic._one_array(tellings)
+    made: list[neighbours.Neighbours] = []
+
+    def cells() -> neighbours.Neighbours:
+        made.append(neighbours.Neighbours(flat, cells=semantic.RIVAL_CELLS))
+        return made[-1]
+
+    shared = semantic.boilerplate(tellings, doc_vectors, 5, (flat, starts), cells)
+    assert len(made) == 1 and made[0].in_cells
+    own = semantic.boilerplate(tellings, doc_vectors, 5, (flat, starts))
+    want = [[0] if d % 10 == 0 else [] for d in range(300)]
+    assert [s.tolist() for s in shared] == want and [s.tolist() for s in own] == want
+    monkeypatch.setattr(semantic, "BOILERPLATE_EXACT", 10_000)  # few enough: exact, no cells made
+    assert [s.tolist() for s in semantic.boilerplate(tellings, doc_vectors, 5, (flat, starts), cells)] == want
+    assert len(made) == 1

@@ -136,6 +136,20 @@ class Neighbours:
             return _exact(self.base, found, k, 0 if skip else -1)  # type: ignore[arg-type]
         return self._index.search(found, k, 0 if skip else -1)
 
+    def among(self, at: np.ndarray, exact_limit: int | None = None) -> Neighbours:
+        """An index over the rows ``at`` of this base alone (its rows numbered as in ``at``):
+        exact up to ``exact_limit`` rows, else in this index's cells (:meth:`_Cells.of_rows`),
+        which are not trained again."""
+        base = self.base
+        rows: np.ndarray | Rows = (
+            Rows(base.matrix, base.rows[at]) if isinstance(base, Rows) else Rows(base, np.asarray(at))
+        )
+        if self._index is None or len(at) <= (EXACT_LIMIT if exact_limit is None else exact_limit):
+            return Neighbours(rows, exact_limit=len(at))
+        out = object.__new__(Neighbours)
+        out.base, out._index = rows, self._index.of_rows(np.asarray(at), rows)
+        return out
+
     @property
     def in_cells(self) -> bool:
         """Whether the index searches cells (else every row)."""
@@ -261,9 +275,22 @@ class _Cells:
                 np.ascontiguousarray(base[lo : lo + _QUERY_BLOCK], dtype=np.float32), 1
             )
             cell[lo : lo + len(found)] = found[:, 0]
-        self.order = np.argsort(cell, kind="stable")  # rows cell by cell, in row order within a cell
-        self.bounds = np.searchsorted(cell[self.order], np.arange(cells + 1))
         self.cells = cells
+        self._list(cell)
+
+    def _list(self, cell: np.ndarray) -> None:
+        """Each row under its cell (``cell[r]``: row ``r``'s)."""
+        self.cell = cell
+        self.order = np.argsort(cell, kind="stable")  # rows cell by cell, in row order within a cell
+        self.bounds = np.searchsorted(cell[self.order], np.arange(self.cells + 1))
+
+    def of_rows(self, at: np.ndarray, base: np.ndarray | Rows) -> _Cells:
+        """These cells over the rows ``at`` of this base alone (``base``: those rows), each row
+        under the cell it is under here: no k-means trained or rows assigned again."""
+        out = object.__new__(_Cells)
+        out.base, out.quantiser, out._index, out.cells = base, self.quantiser, self._index, self.cells
+        out._list(self.cell[at])
+        return out
 
     def search(self, queries: np.ndarray | Rows, k: int, self_at: int) -> tuple[np.ndarray, np.ndarray]:
         """``self_at``: see :func:`_merge`."""

@@ -65,7 +65,7 @@ from retold.dedup.names import (
     sentence_names_and_mentions,
     vote_mapping,
 )
-from retold.dedup.neighbours import Neighbours, Rows, one_blas_thread
+from retold.dedup.neighbours import EXACT_LIMIT, Neighbours, Rows, one_blas_thread
 from retold.options import option
 from retold.records import Record
 from retold.stages import BatchStage
@@ -1086,9 +1086,12 @@ def boilerplate(
     doc_vectors: np.ndarray,
     min_docs: int,
     arrays: tuple[np.ndarray, np.ndarray] | None = None,
+    cells: Callable[[], Neighbours] | None = None,
 ) -> list[np.ndarray]:
     """Each telling's boilerplate sentences (their numbers). ``arrays``: :func:`_one_array`'s
-    vectors and starts, when the tellings' vectors are views of them.
+    vectors and starts, when the tellings' vectors are views of them; ``cells``: with ``arrays``,
+    an index over all those vectors (made when first called), whose cells the edge sentences are
+    searched in where they are more than ``BOILERPLATE_EXACT``, instead of cells of their own.
 
     Chat-model stories open and close with the same lines ("Sure! Here is a story based on the
     prompt you provided:"), and generic openers recur ("It was a dark and stormy night…"); aligned
@@ -1130,7 +1133,10 @@ def boilerplate(
     # index: bench_scale's 300,000 documents had 48,372 of 71,922 English edge sentences at zero,
     # all in one cell that every search scanned (22 s of the level's 75; at a million, quadratic)
     live = np.flatnonzero(_self_cosines(vectors) > 0)
-    index = Neighbours(_subset(vectors, live), exact_limit=BOILERPLATE_EXACT)
+    if cells is not None and isinstance(vectors, Rows) and len(live) > BOILERPLATE_EXACT:
+        index = cells().among(vectors.rows[live], BOILERPLATE_EXACT)
+    else:
+        index = Neighbours(_subset(vectors, live), exact_limit=BOILERPLATE_EXACT)
     _, cos = index.search(min_docs, exclude_self=False)
     recurs = live[cos[:, -1] >= BOILERPLATE_COSINE] if cos.shape[1] == min_docs else live[:0]
     del cos
@@ -1675,7 +1681,22 @@ class RetoldIndex(LevelIndex):
         doc_vectors = self.vectors_of(docs)
         flat, words, starts = _one_array(tellings, joined)
         del joined
-        silent = boilerplate(tellings, doc_vectors, self.options.boilerplate_docs, (flat, starts))
+        # the cells of every sentence being verified, made once for the boilerplate check (where
+        # it needs cells) and the stock-sentence check (where it does), both at most
+        shared: list[Neighbours] = []
+
+        def cells() -> Neighbours:
+            if not shared:
+                shared.append(Neighbours(flat, cells=RIVAL_CELLS))
+            return shared[0]
+
+        silent = boilerplate(
+            tellings,
+            doc_vectors,
+            self.options.boilerplate_docs,
+            (flat, starts),
+            cells if len(flat) > EXACT_LIMIT else None,
+        )
         silent_rows = np.concatenate([starts[k] + lines for k, lines in enumerate(silent)]).astype(np.int64)
         stock_lines = flat[silent_rows].copy()
         flat[silent_rows] = 0.0
@@ -1740,7 +1761,7 @@ class RetoldIndex(LevelIndex):
         found = {(int(keep_side[p]), int(other[p])): by_pair[p] for p in sorted(by_pair)}
         ok_left = [a for a, _ in found]
         ok_right = [b for _, b in found]
-        ok_left, ok_right = self._distinct(ok_left, ok_right, found, docs, mine, (flat, starts))
+        ok_left, ok_right = self._distinct(ok_left, ok_right, found, docs, mine, (flat, starts), shared)
         wanted = gain_threshold(self.options)  # last, on the gain as reported (see gain_floor)
         for a, b in zip(ok_left, ok_right, strict=True):  # names mapped only for the verified
             match, swapped = found[a, b]
@@ -1794,9 +1815,11 @@ class RetoldIndex(LevelIndex):
         docs: np.ndarray,
         told: dict[int, Telling],
         arrays: tuple[np.ndarray, np.ndarray] | None = None,
+        made: list[Neighbours] | None = None,
     ) -> tuple[list[int], list[int]]:
         """Keep the verified pairs whose best sentence is their own (:data:`MIN_DISTINCT`).
-        ``arrays``: :func:`_one_array`'s vectors and starts of ``docs``' tellings, if made already.
+        ``arrays``: :func:`_one_array`'s vectors and starts of ``docs``' tellings, if made already;
+        ``made``: an index over those vectors made already (for the boilerplate check), if any.
 
         A pair's rivals are every other document being verified, less the pair's group of
         verified tellings (a sentence that three rewrites of one text share is evidence, not a
@@ -1840,7 +1863,7 @@ class RetoldIndex(LevelIndex):
                 np.minimum(1.0, np.minimum(told[sx].words[i], told[sy].words[j]) / FULL_SENTENCE_WORDS)
             )
         rows = np.unique(np.concatenate(xs + ys))
-        index = Neighbours(vectors, cells=RIVAL_CELLS)
+        index = made[0] if made else Neighbours(vectors, cells=RIVAL_CELLS)
         rival = _rivals(index, vectors, rows, owner, label, slice(0, RIVAL_FIRST))
         if index.in_cells:
             # the rest of the cells only for the sentences of aligned pairs that may still lead by
