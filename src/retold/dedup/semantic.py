@@ -1687,7 +1687,8 @@ class RetoldIndex(LevelIndex):
         # line's zero vector scores 0 in whichever cell it is listed). One training and assignment
         # fewer where both search in cells (pieces' decision 4.75 -> 4.15 s); where the
         # stock-sentence check has nothing to search, the boilerplate check's cells cover every
-        # sentence, not its edge sentences alone (slop-score: 0.3 s more than its own would be)
+        # sentence, not its edge sentences alone (slop-score's: trained and assigned in 0.61 s
+        # over 245,770 sentences, its own in 0.26 s over 24,038 edge sentences)
         shared: list[Neighbours] = []
 
         def cells() -> Neighbours:
