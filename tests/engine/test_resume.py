@@ -135,7 +135,9 @@ def test_finished_run_is_not_redone_and_changes_are_refused(tmp_path: Path) -> N
     work = out / ".retold-work"
     work.mkdir()
     (work / state.STATE).write_text(json.dumps({"fingerprint": "another run"}), encoding="utf-8")
-    state.save(work, {"n": 0})
+    checkpoints = state.Checkpoints(work)
+    checkpoints.save({"n": 0})
+    checkpoints.wait()
     with pytest.raises(OutputNotWritable, match="--restart"):
         retold.scan(src, out=out, keep="longest")
     result = retold.scan(src, out=out, keep="longest", restart=True)
@@ -163,3 +165,63 @@ def test_workers_give_the_same_outputs(tmp_path: Path) -> None:
     assert one.repaired == two.repaired and one.repairs == two.repairs and one.repaired > 0
     summary = json.loads((tmp_path / "two" / "summary.json").read_text(encoding="utf-8"))
     assert summary["workers"] == 2
+
+
+def test_a_checkpoint_is_written_once_every_file_it_names_is_on_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checkpoint is made durable on a thread: each file of the work folder is fsynced before
+    checkpoint.pkl is written, and the run's thread sees it only after ``wait``."""
+    import threading
+
+    from retold.engine import state
+
+    work = tmp_path / ".retold-work"
+    (work / "retold").mkdir(parents=True)
+    for name in ("spool.jsonl", "retold/tellings.f32"):
+        (work / name).write_bytes(b"x" * 100)
+    synced: list[str] = []
+    release = threading.Event()
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        release.wait(10)
+        synced.append(os.path.relpath(os.readlink(f"/proc/self/fd/{fd}"), work))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    checkpoints = state.Checkpoints(work)
+    checkpoints.save({"consumed": 7})
+    assert not (work / state.CHECKPOINT).exists()  # the run goes on while the disk catches up
+    release.set()
+    checkpoints.wait()
+    assert sorted(synced[:2]) == ["retold/tellings.f32", "spool.jsonl"]
+    assert synced[2:] == ["checkpoint.pkl.tmp"]
+    assert state.load(work) == {"consumed": 7}
+
+
+def test_a_checkpoint_that_cannot_be_written_raises_in_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error on the checkpoint's thread (a full disk at fsync) is raised by ``wait``, in the
+    run's own thread, and leaves the earlier checkpoint in place."""
+    import errno
+
+    from retold.engine import state
+
+    work = tmp_path / ".retold-work"
+    work.mkdir()
+    (work / "spool.jsonl").write_bytes(b"x")
+    checkpoints = state.Checkpoints(work)
+    checkpoints.save({"consumed": 1})
+    checkpoints.wait()
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    checkpoints.save({"consumed": 2})
+    with pytest.raises(OSError, match="No space"):
+        checkpoints.wait()
+    assert state.load(work) == {"consumed": 1}
+    checkpoints.wait()  # raised once

@@ -84,7 +84,9 @@ class LevelIndex(ABC):
 
     @abstractmethod
     def checkpoint(self) -> dict[str, Any]:
-        """Flush to disk; the in-memory state and file sizes that :meth:`restore` starts from."""
+        """Flush the index's files (to the system: the engine fsyncs every file of the work folder
+        before a checkpoint names it); the in-memory state and file sizes that :meth:`restore`
+        starts from."""
 
     @abstractmethod
     def restore(self, state: dict[str, Any]) -> None:

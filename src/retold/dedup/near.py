@@ -364,11 +364,11 @@ class NearIndex(LevelIndex):
         self._filled = 0
 
     def checkpoint(self) -> dict[str, Any]:
-        """Flush to disk and return the in-memory state and file sizes a resumed run starts from."""
+        """Flush the files (the engine fsyncs them) and return the in-memory state and file sizes
+        a resumed run starts from."""
         self._flush()
         for fh in (self._shingles, *self._band_files):
             fh.flush()
-            os.fsync(fh.fileno())
         return {
             "offsets": self._offsets.tobytes(),
             "rank": self._rank.tobytes(),

@@ -1466,10 +1466,9 @@ class RetoldIndex(LevelIndex):
         return {"embedder": self.embedder_name, "dim": self.dim, "documents": len(docs)}
 
     def checkpoint(self) -> dict[str, Any]:
-        """Flush to disk and return what a resumed run starts from."""
+        """Flush the files (the engine fsyncs them) and return what a resumed run starts from."""
         for fh in (self._fh, self._told_fh, self._parts_fh):
             fh.flush()
-            os.fsync(fh.fileno())
         return {
             "space": self._space.tobytes(),
             "rank": self._rank.tobytes(),

@@ -180,9 +180,11 @@ class Workers:
         level's decision hands its per-document work here (:class:`~retold.dedup.level.DecideContext`)."""
         return self.pool.imap(fn, items)
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """No more tasks; the workers exit once theirs are done (``wait``: wait for them)."""
         self.pool.close()
-        self.pool.join()
+        if wait:
+            self.pool.join()
 
     def terminate(self) -> None:
         self.pool.terminate()

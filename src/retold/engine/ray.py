@@ -181,7 +181,9 @@ class RayWorkers:
             stage.stats.update(counts)
         return out
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """The actors killed and the cluster this run started shut down, at once (``wait``: the
+        local pool's signature; there is nothing left here to wait for)."""
         for a in getattr(self, "actors", []):
             self.ray.kill(a)
         self.actors = []
@@ -189,7 +191,8 @@ class RayWorkers:
             self.ray.shutdown()
             self.started = False
 
-    terminate = close
+    def terminate(self) -> None:
+        self.close()
 
 
 #: What makes a one-node cluster bind to loopback and authenticate with its own token.

@@ -8,7 +8,10 @@ each chunk, everything the pass has built is on disk, and one file says how far 
 * ``checkpoint.pkl`` — after each chunk: how many input units were consumed, the counters, the
   ids, each level's in-memory arrays, and the byte size of every file the pass appends to (the
   spool, the quarantine, the levels' spill files). Written to a temporary name, fsynced, renamed:
-  it is either the old checkpoint or the new one, never half of one.
+  it is either the old checkpoint or the new one, never half of one. The parts take their snapshot
+  (flushed, sizes noted); :class:`Checkpoints` then fsyncs the work folder's files and writes the
+  checkpoint on a thread of its own while the run goes on, so a checkpoint names only bytes that
+  are on disk, and the run does not wait for the disk at each one.
 
 A rerun of the same command finds ``state.json`` with the same fingerprint: it cuts each file back
 to its checkpointed size (bytes past it are work a crash interrupted), restores the arrays, skips
@@ -28,6 +31,7 @@ import hashlib
 import json
 import os
 import pickle
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +101,52 @@ def begin(work: Path, print_: str | None, restart: bool) -> dict[str, Any] | Non
     return None
 
 
-def save(work: Path, checkpoint: dict[str, Any]) -> None:
-    _fsync_write(work / CHECKPOINT, pickle.dumps(checkpoint, protocol=_PICKLE_PROTOCOL))
+class Checkpoints:
+    """A run's checkpoints, each made durable on a thread while the run goes on.
+
+    ``save`` lists the work folder's files (each part has flushed its own and noted its sizes in
+    the checkpoint), and a thread fsyncs them, then writes ``checkpoint.pkl``: a checkpoint is on
+    disk only once every byte it names is. The last checkpoint of a pass is taken as the decisions
+    start, and its fsyncs (bench_retold's pieces: 0.18 s, 239 MB of sentence vectors) ran before
+    them; now they run beside them. ``wait`` returns once the last checkpoint is written (raising
+    what writing it raised): before the next, before the checkpoint is forgotten at the commit, and
+    before a failed run looks whether it has one."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def save(self, checkpoint: dict[str, Any]) -> None:
+        self.wait()
+        files = [p for p in self.work.rglob("*") if p.is_file() and not p.is_symlink()]
+        self._thread = threading.Thread(
+            target=self._write, args=(files, checkpoint), name="retold-checkpoint"
+        )
+        self._thread.start()
+
+    def _write(self, files: list[Path], checkpoint: dict[str, Any]) -> None:
+        try:
+            for path in files:
+                try:
+                    fd = os.open(path, os.O_RDONLY)
+                except FileNotFoundError:  # gone since it was listed: nothing to resume from
+                    continue
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            _fsync_write(self.work / CHECKPOINT, pickle.dumps(checkpoint, protocol=_PICKLE_PROTOCOL))
+        except BaseException as exc:  # raised in the run's own thread, by wait
+            self._error = exc
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
 
 
 def load(work: Path) -> dict[str, Any] | None:
