@@ -346,7 +346,7 @@ def read_pass(
         )
     # the workers start first: they import and load their models (~0.6 s) while this process
     # makes its own stages (the model again, 0.14 s on bench_retold's pieces) and indexes
-    pool, workers = _pool(config, what, run, sources)
+    pool, workers = _pool(config, what, run, sources, work)
     try:
         levels = [registry.level(name) for name in config.levels] if what.detects else []
         stages = make_stages(config, what.detects)
@@ -413,15 +413,19 @@ def read_pass(
     return p
 
 
-def _pool(config: ScanConfig, what: Verb, run: RunOptions, sources: list[Source]) -> tuple[Any, int]:
-    """Where pass 1's stages run: (a pool of workers or None for this process, the worker count)."""
+def _pool(
+    config: ScanConfig, what: Verb, run: RunOptions, sources: list[Source], work: Path
+) -> tuple[Any, int]:
+    """Where pass 1's stages run: (a pool of workers or None for this process, the worker count).
+    The local workers hand over their results' large arrays through ``work/transfer``."""
     if run.engine == "ray":
         from retold.engine.ray import RayWorkers
 
         pool = RayWorkers(config, what.detects, run.address, run.workers)
         return pool, pool.workers
     workers = auto_workers(run.workers, sum(s.path.stat().st_size for s in sources if s.path is not None))
-    return (Workers(workers, config, what.detects) if workers > 1 else None), workers
+    pool = Workers(workers, config, what.detects, transfer=work / state.TRANSFER) if workers > 1 else None
+    return pool, workers
 
 
 def _readable(p: Pass, items: Iterable[Record | Quarantined], keep_field: str | None) -> Iterator[Record]:

@@ -32,7 +32,7 @@ from typing import Any
 
 from retold._version import __version__
 from retold.config import ScanConfig
-from retold.engine.parallel import BATCH, _init, _run_batch, extra_levels
+from retold.engine.parallel import BATCH, _init, extra_levels, run_stages
 from retold.errors import BadOption, RetoldError
 from retold.records import Record
 from retold.stages import Stage
@@ -54,7 +54,7 @@ class _StageActor:
         return __version__
 
     def run(self, batch: list[Record]) -> tuple[list[Record], list[dict[str, int]]]:
-        return _run_batch(batch)
+        return run_stages(batch)
 
     def call(self, fn: Callable[[Any], Any], item: Any) -> Any:
         return fn(item)

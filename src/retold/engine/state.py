@@ -42,6 +42,8 @@ from retold.errors import OutputNotWritable
 #: Documents a chunk (~10 s of work). RETOLD_CHECKPOINT_EVERY sets it (the crash test uses small chunks).
 CHECKPOINT_EVERY = int(os.environ.get("RETOLD_CHECKPOINT_EVERY", "50000"))
 STATE = "state.json"
+#: The folder through which the workers hand over their results (engine/parallel): no run state.
+TRANSFER = "transfer"
 CHECKPOINT = "checkpoint.pkl"
 _PICKLE_PROTOCOL = 5
 
@@ -119,7 +121,11 @@ class Checkpoints:
 
     def save(self, checkpoint: dict[str, Any]) -> None:
         self.wait()
-        files = [p for p in self.work.rglob("*") if p.is_file() and not p.is_symlink()]
+        files = [
+            p
+            for p in self.work.rglob("*")
+            if p.is_file() and not p.is_symlink() and p.relative_to(self.work).parts[0] != TRANSFER
+        ]
         self._thread = threading.Thread(
             target=self._write, args=(files, checkpoint), name="retold-checkpoint"
         )
