@@ -225,3 +225,35 @@ def test_a_checkpoint_that_cannot_be_written_raises_in_the_run(
         checkpoints.wait()
     assert state.load(work) == {"consumed": 1}
     checkpoints.wait()  # raised once
+
+
+def test_a_stop_while_a_checkpoint_is_written_keeps_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stop that comes while the checkpoint's thread still writes: the run waits for it before it
+    looks for a checkpoint to keep, so the rerun resumes from it (not: the work folder removed
+    under the thread)."""
+    from retold.engine import state
+
+    monkeypatch.setattr(state, "CHECKPOINT_EVERY", 100)
+    write, save = state.Checkpoints._write, state.Checkpoints.save
+
+    def slow_write(self: state.Checkpoints, files: list[Path], checkpoint: dict) -> None:
+        time.sleep(0.5)
+        write(self, files, checkpoint)
+
+    def save_then_stop(self: state.Checkpoints, checkpoint: dict) -> None:
+        save(self, checkpoint)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(state.Checkpoints, "_write", slow_write)
+    monkeypatch.setattr(state.Checkpoints, "save", save_then_stop)
+    src = corpus(tmp_path / "c.jsonl", documents=300)
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        retold.scan(src, out=tmp_path / "o", levels="exact,near", workers=1)
+    assert (getattr(stopped.value, "resume_from", None) or 0) >= 100  # the checkpoint it kept
+    monkeypatch.undo()
+    resumed = retold.scan(src, out=tmp_path / "o", levels="exact,near", workers=1)
+    fresh = retold.scan(src, out=tmp_path / "fresh", levels="exact,near", workers=1)
+    assert resumed.documents_in == fresh.documents_in
+    assert digest(tmp_path / "o") == digest(tmp_path / "fresh")

@@ -158,6 +158,13 @@ class Pass:
         if failed or wait:
             self.pool = None
 
+    def wait_checkpoint(self) -> None:
+        """After a failure: the checkpoint being written lands (or not) before the run looks for
+        it; an error writing it is not the run's error, which is the one reported."""
+        if self.checkpoints is not None:
+            with contextlib.suppress(Exception):
+                self.checkpoints.wait()
+
     @property
     def n(self) -> int:
         return len(self.spool)
@@ -267,9 +274,7 @@ def _run_locked(
     except BaseException as exc:
         if p is not None:
             p.close_pool(failed=True)
-            if p.checkpoints is not None:
-                with contextlib.suppress(Exception):  # the run's own error is the one to report
-                    p.checkpoints.wait()
+            p.wait_checkpoint()
         if not (out / WORK_DIR / state.CHECKPOINT).exists():
             shutil.rmtree(out / WORK_DIR, ignore_errors=True)
         elif isinstance(exc, KeyboardInterrupt):  # stopped: say how far a rerun starts from
@@ -405,6 +410,7 @@ def read_pass(
                 break
     except BaseException:
         p.close_pool(failed=True)
+        p.wait_checkpoint()  # the last one lands before the caller looks for it
         raise
     finally:
         p.spool.close()
