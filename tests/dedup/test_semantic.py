@@ -132,10 +132,6 @@ def test_top_k_is_a_stable_sort() -> None:
     assert (val == np.take_along_axis(block, expected, axis=1)).all()
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.linalg.norm(v)
-
-
 def _opened_alike(rng: np.random.Generator, middle: Any) -> tuple[np.ndarray, list[Any], np.ndarray]:
     """Six tellings that open with one sentence (its vector, the tellings, six unrelated document
     vectors): [the opener, ``middle()``, a sentence of their own]."""
@@ -217,6 +213,7 @@ def test_one_arc_in_loosely_similar_sentences_is_not_a_retelling() -> None:
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
+    """``v`` (a vector, or rows of them) at unit length."""
     return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
