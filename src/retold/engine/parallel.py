@@ -125,12 +125,8 @@ class _Packed(NamedTuple):
     files: list[tuple[str, int]]
 
 
-def _run_batch(batch: list[Record]) -> tuple[list[Record], list[dict[str, int]]] | _Packed:
-    result = run_stages(batch)
-    return result if _TRANSFER is None else _pack(result, _TRANSFER)
-
-
 def _call(fn: Callable[[Any], Any], item: Any) -> Any:
+    """``fn(item)`` on a worker, packed (:func:`_pack`) where the run gave a transfer folder."""
     result = fn(item)
     return result if _TRANSFER is None else _pack(result, _TRANSFER)
 
@@ -232,12 +228,13 @@ class _Pool(multiprocessing.pool.Pool):
     The handler thread replaces dead workers and, once the pool is closed, ends when its tasks are
     done. It waits on the workers' sentinels, on a queue the pool notifies when it is closed or its
     tasks are all done, and (CPython's own pool, since 3.8) on the results pipe too, though it
-    reads nothing from it. The results here are tens of megabytes a batch (the retold level's
-    sentence vectors), so that pipe holds data most of the read, the wait returns at once, and
-    the handler spun: 34,635 turns through bench_retold's pieces (3 waits without the pipe),
-    each taking the GIL from the threads that feed and read the workers. Without it the read took
-    4.67-4.84 s against 4.98-5.36 s on pieces and 4.83-5.06 s against 5.11-5.43 s on slop-score
-    (3 interleaved runs). A worker's death and the notifications still wake the handler."""
+    reads nothing from it. While results of tens of megabytes a batch went through that pipe (the
+    retold level's sentence vectors, before :func:`_pack` sent them through files), it held data
+    most of the read, the wait returned at once, and the handler spun: 34,635 turns through
+    bench_retold's pieces (3 waits without the pipe), each taking the GIL from the threads that
+    feed and read the workers; without it the read took 4.67-4.84 s against 4.98-5.36 s on
+    pieces (3 interleaved runs). Results still go through the pipe whole where a pool has no
+    transfer folder. A worker's death and the notifications still wake the handler."""
 
     def _get_sentinels(self) -> list[Any]:
         return [self._change_notifier._reader]  # type: ignore[attr-defined]
@@ -263,8 +260,7 @@ class Workers:
         """The records annotated by the workers; their counts are added to ``stages``' stats."""
         it = iter(records)
         batches = iter(lambda: list(itertools.islice(it, BATCH)), [])
-        for result in self.pool.imap(_run_batch, batches):
-            out, stats = _received(result)
+        for out, stats in self.map(run_stages, batches):
             for stage, counts in zip(stages, stats, strict=True):
                 stage.stats.update(counts)
             yield from out

@@ -191,8 +191,7 @@ class RayWorkers:
             self.ray.shutdown()
             self.started = False
 
-    def terminate(self) -> None:
-        self.close()
+    terminate = close
 
 
 #: What makes a one-node cluster bind to loopback and authenticate with its own token.
